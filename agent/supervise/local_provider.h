@@ -1,0 +1,94 @@
+// LocalProvider: NodeProvider for the embedded default, nodes on this machine.
+//
+// Prepare() checks the environment without starting anything (redis-server present, data
+// dir writable, every client and bus port free or held by this cluster's own running node,
+// the rendered config accepted by redis-server itself) and writes each node's files. Launch()
+// adopts the nodes that already run (pid file + /proc/<pid>/cwd == the node's dir) and starts
+// the others under a Supervisor.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/render/render.h"
+#include "agent/supervise/supervisor.h"
+#include "api/types/provider.h"
+#include "api/types/spec.h"
+
+namespace sk::agent {
+
+struct LocalOptions {
+  std::string redis_server = "redis-server";  // name on PATH or a path ($SLOTKEEPER_REDIS_SERVER)
+  std::optional<std::string> password;        // from spec.auth.passwordFile, read by the caller
+  Supervisor::Options supervisor;
+};
+
+// A node found running for this cluster: its port answers and its process works in the
+// node's directory.
+struct RunningNode {
+  std::string name;
+  int port = 0;
+  int pid = 0;
+};
+
+class LocalProvider : public NodeProvider {
+ public:
+  LocalProvider(ClusterSpec spec, LocalOptions opts);
+  ~LocalProvider() override;
+
+  // Environment checks and file rendering; starts nothing. InvalidArgument (exit 2) when
+  // redis-server rejects the rendered settings, naming the directive; kFailedPrecondition /
+  // kUnavailable (exit 1) for the environment: missing redis-server, unwritable data dir,
+  // a port taken by a process that is not this cluster's node (naming port and node).
+  Status Prepare();
+  // Adopts running nodes and starts the rest; waits until every port accepts connections
+  // (bounded; the error names the node and the last lines of its log).
+  Status Launch(std::chrono::milliseconds ready_timeout);
+  // Names of the nodes this Launch() started (as opposed to adopted).
+  std::vector<std::string> StartedThisRun() const;
+  // Stops every node this run started (used when bootstrap is refused: nothing is left).
+  void StopStartedThisRun();
+
+  std::vector<NodeRuntime> Nodes() const override;
+  Status StartNode(const std::string& name) override;
+  Status StopNode(const std::string& name) override;
+
+  const RedisVersion& version() const { return version_; }
+  Supervisor& supervisor() { return *supervisor_; }
+  // The layout of node `index`.
+  NodeLayout Layout(int index) const;
+
+ private:
+  SpawnSpec SpawnFor(int index) const;
+  int IndexOf(const std::string& name) const;
+
+  ClusterSpec spec_;
+  LocalOptions opts_;
+  std::string root_;         // absolute dataDir
+  std::string redis_path_;   // resolved redis-server
+  RedisVersion version_;
+  std::vector<LocalNode> nodes_;
+  std::unique_ptr<Supervisor> supervisor_;
+  mutable std::mutex mu_;
+  std::vector<std::string> started_;
+  std::vector<bool> adopted_;
+};
+
+// The nodes of `spec` that run now (pid file alive and working in the node's dir).
+std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec);
+
+// `slotkeeper down`: stops every running node of the spec by PID (SIGTERM, wait, SIGKILL after
+// `grace`); with purge, then deletes <dataDir>/<cluster>. Never touches other processes.
+Status StopLocalCluster(const ClusterSpec& spec, bool purge, std::chrono::milliseconds grace);
+
+// Renders every node's files of `spec` under `root` (absolute) without starting anything:
+// `slotkeeper render`. Returns the written config paths.
+Result<std::vector<std::string>> RenderLocalCluster(const ClusterSpec& spec, const std::string& root,
+                                                    const RedisVersion& version,
+                                                    const std::optional<std::string>& password);
+
+}  // namespace sk::agent

@@ -1,0 +1,40 @@
+// NodeProvider: the seam between the controller and whatever runs redis-server processes.
+//
+// Local mode (agent/supervise/local_provider) runs them on this machine; agents on other
+// hosts and Kubernetes pods will implement the same interface later, so the controller never
+// knows how a node is started. Implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/types/endpoint.h"
+#include "api/types/result.h"
+
+namespace sk {
+
+struct NodeRuntime {
+  std::string name;       // stable identity, e.g. "demo-3"
+  Endpoint ep;            // where clients reach it
+  std::string host;       // the machine it runs on (anti-affinity), e.g. "127.0.0.1"
+  std::string zone;       // optional failure domain
+  int pid = 0;            // 0 when not running
+  bool running = false;
+  bool adopted = false;   // found running at start rather than started by us
+  int restarts = 0;       // restarts after unexpected exits
+  std::string last_exit;  // e.g. "exited with status 1 at 12:00:01: <last log line>"
+};
+
+class NodeProvider {
+ public:
+  virtual ~NodeProvider() = default;
+  // Every node the current spec declares, in index order.
+  virtual std::vector<NodeRuntime> Nodes() const = 0;
+  // Starts a node that is not running (no-op when it runs). kUnavailable if it cannot.
+  virtual Status StartNode(const std::string& name) = 0;
+  // Stops a node gracefully (SIGTERM, then SIGKILL after a grace period) and keeps it
+  // stopped until StartNode.
+  virtual Status StopNode(const std::string& name) = 0;
+};
+
+}  // namespace sk
