@@ -14,11 +14,11 @@
 namespace sk {
 
 struct NodeRuntime {
-  std::string name;       // stable identity, e.g. "demo-3"
-  Endpoint ep;            // where clients reach it
-  std::string host;       // the machine it runs on (anti-affinity), e.g. "127.0.0.1"
-  std::string zone;       // optional failure domain
-  int pid = 0;            // 0 when not running
+  std::string name;  // stable identity, e.g. "demo-3"
+  Endpoint ep;       // where clients reach it
+  std::string host;  // the machine it runs on (anti-affinity), e.g. "127.0.0.1"
+  std::string zone;  // optional failure domain
+  int pid = 0;       // 0 when not running
   bool running = false;
   bool adopted = false;   // found running at start rather than started by us
   int restarts = 0;       // restarts after unexpected exits

@@ -61,8 +61,8 @@ class Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
@@ -135,9 +135,9 @@ class Redacted {
 #define SK_CONCAT_(a, b) SK_CONCAT_INNER_(a, b)
 
 // Returns the error of a Status or Result early.
-#define SK_TRY(expr)                                      \
-  do {                                                    \
-    auto sk_try_r_ = (expr);                              \
+#define SK_TRY(expr)                                          \
+  do {                                                        \
+    auto sk_try_r_ = (expr);                                  \
     if (!sk_try_r_.ok()) return std::move(sk_try_r_).error(); \
   } while (0)
 
@@ -150,10 +150,10 @@ class Redacted {
   lhs = std::move(tmp).value()
 
 // Always-on invariant check for our own bugs; never for input from specs, peers or Redis.
-#define SK_CHECK(cond)                                                                  \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define SK_CHECK(cond)                                                                   \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "SK_CHECK failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)

@@ -35,6 +35,8 @@ std::string RangesToString(const std::vector<SlotRange>& ranges);
 
 // Even split of 16384 slots over `masters`, with redis-cli's exact arithmetic
 // (float cursor, lround), so that slotkeeper and `redis-cli --cluster create` agree.
+// Empty when masters is outside 1..16384 or when the float arithmetic would overrun slot
+// 16383 (some counts above 7500; Validate() allows at most 1000 nodes).
 std::vector<std::vector<SlotRange>> EvenSplit(int masters);
 // Split proportional to weights (all > 0): master i gets the slots between the rounded
 // cumulative weight boundaries. A master may get zero slots if its weight is tiny; the

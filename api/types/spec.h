@@ -20,16 +20,16 @@ inline constexpr std::string_view kApiVersion = "slotkeeper.io/v1alpha1";
 inline constexpr std::string_view kKind = "RedisCluster";
 
 struct SlotsSpec {
-  std::vector<double> weights;                   // one per master, > 0
-  std::vector<std::vector<SlotRange>> ranges;    // one list per master
+  std::vector<double> weights;                 // one per master, > 0
+  std::vector<std::vector<SlotRange>> ranges;  // one list per master
 };
 
 struct RedisSettings {
-  int node_timeout_ms = 5000;          // cluster-node-timeout
+  int node_timeout_ms = 5000;  // cluster-node-timeout
   bool appendonly = true;
-  bool require_full_coverage = true;   // cluster-require-full-coverage
-  int replica_validity_factor = 10;    // cluster-replica-validity-factor
-  int migration_barrier = 1;           // cluster-migration-barrier
+  bool require_full_coverage = true;  // cluster-require-full-coverage
+  int replica_validity_factor = 10;   // cluster-replica-validity-factor
+  int migration_barrier = 1;          // cluster-migration-barrier
   std::optional<std::string> maxmemory;
   // Further redis.conf directives, in the order given; values already rendered as strings
   // (true -> "yes", false -> "no", numbers as written).
@@ -60,8 +60,9 @@ struct ClusterSpec {
   SlotsSpec slots;
   RedisSettings redis;
   std::optional<AuthSpec> auth;
-  LocalSpec local;               // used when hosts is empty
-  bool local_given = false;      // spec.local was written (spec.local and spec.hosts exclude each other)
+  LocalSpec local;  // used when hosts is empty
+  bool local_given =
+      false;  // spec.local was written (spec.local and spec.hosts exclude each other)
   std::vector<HostSpec> hosts;
 
   int NodeCount() const { return masters * (1 + replicas_per_master); }

@@ -1,4 +1,4 @@
-// Small file-system helpers shared by the agent and the controller's state dir.
+// Small file-system helpers shared by the agent and the controller's state dir (POSIX only).
 #pragma once
 
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "api/types/result.h"
 
-namespace sk::agent {
+namespace sk {
 
 // Writes `content` to a temp file beside `path`, fsyncs it, sets `mode`, renames it over
 // `path` and fsyncs the directory: readers see the old or the new file, never half of one.
@@ -21,4 +21,4 @@ std::string AbsolutePath(const std::string& path);
 // Removes a directory tree; Ok when it does not exist.
 Status RemoveTree(const std::string& path);
 
-}  // namespace sk::agent
+}  // namespace sk
