@@ -18,12 +18,13 @@ namespace sk::redis {
 // <link-state> <slot> <slot> ... [slot->-id] [slot-<-id]
 struct NodeEntry {
   std::string id;
-  std::string host;       // empty for ":0@0" (noaddr)
+  std::string host;  // empty for ":0@0" (noaddr)
   int port = 0;
   int bus_port = 0;
-  std::string hostname;   // 7.0 ",hostname" suffix, else empty
-  std::vector<std::string> flags;  // as printed: myself, master, slave, fail?, fail, handshake, noaddr, nofailover, noflags
-  std::string master_id;  // empty when "-"
+  std::string hostname;            // 7.0 ",hostname" suffix, else empty
+  std::vector<std::string> flags;  // as printed: myself, master, slave, fail?, fail, handshake,
+                                   // noaddr, nofailover, noflags
+  std::string master_id;           // empty when "-"
   long long ping_sent = 0;
   long long pong_recv = 0;
   long long config_epoch = 0;
@@ -44,7 +45,7 @@ struct NodeEntry {
 
 struct NodeTable {
   std::vector<NodeEntry> nodes;
-  long long current_epoch = -1;    // from a nodes.conf "vars" line, else -1
+  long long current_epoch = -1;  // from a nodes.conf "vars" line, else -1
   long long last_vote_epoch = -1;
 
   // The "myself" entry, or nullptr.

@@ -58,7 +58,7 @@ class RedisProcess {
   RedisProcess(const RedisProcess&) = delete;
   int pid() const { return pid_; }
   int port() const { return port_; }
-  void Kill(int sig = 9);   // sends sig and reaps
+  void Kill(int sig = 9);  // sends sig and reaps
   bool Alive() const;
 
  private:
@@ -80,9 +80,9 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
 
 // A child process of the test with captured output.
 struct CommandResult {
-  int exit_code = -1;   // -1 when killed by a signal or timed out
-  std::string out;      // stdout
-  std::string err;      // stderr
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  std::string out;     // stdout
+  std::string err;     // stderr
 };
 // Runs argv (argv[0] a path), waits at most `timeout`, kills it by PID if it overruns.
 CommandResult RunCommand(const std::vector<std::string>& argv,
@@ -99,11 +99,11 @@ class Background {
   ~Background();
   Background(const Background&) = delete;
   int pid() const { return pid_; }
-  bool Alive();                      // reaps if it exited
-  std::optional<int> ExitCode();     // once exited
+  bool Alive();                   // reaps if it exited
+  std::optional<int> ExitCode();  // once exited
   // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit code (-1 if killed).
   int Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
-  std::string Log() const;           // the log file's content
+  std::string Log() const;  // the log file's content
 
  private:
   int pid_ = 0;
