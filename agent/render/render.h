@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,14 +18,14 @@ namespace sk::agent {
 // Absolute paths of one node's files under <dataDir>/<cluster>/<port>/.
 struct NodeLayout {
   int port = 0;
-  std::string dir;        // <root>/<cluster>/<port>
-  std::string config;     // <dir>/redis.conf
-  std::string nodes_conf_name;   // nodes-<port>.conf (relative to dir, as Redis wants it)
-  std::string aof_dir_name;      // appendonlydir-<port>
-  std::string aof_file_name;     // appendonly-<port>.aof
-  std::string rdb_name;          // dump-<port>.rdb
-  std::string log;        // <dir>/redis-<port>.log
-  std::string pid;        // <dir>/redis-<port>.pid
+  std::string dir;              // <root>/<cluster>/<port>
+  std::string config;           // <dir>/redis.conf
+  std::string nodes_conf_name;  // nodes-<port>.conf (relative to dir, as Redis wants it)
+  std::string aof_dir_name;     // appendonlydir-<port>
+  std::string aof_file_name;    // appendonly-<port>.aof
+  std::string rdb_name;         // dump-<port>.rdb
+  std::string log;              // <dir>/redis-<port>.log
+  std::string pid;              // <dir>/redis-<port>.pid
 };
 
 // `root` must be absolute (the resolved dataDir).
@@ -39,6 +40,7 @@ std::optional<RedisVersion> ParseRedisVersion(std::string_view text);
 
 struct RenderInput {
   const ClusterSpec* spec = nullptr;
+  std::string name;  // the node's stable name, e.g. "demo-3" (header comment only)
   Endpoint ep;
   NodeLayout layout;
   RedisVersion version;

@@ -1,1 +1,419 @@
-// placeholder: implemented in a follow-up commit
+#include "agent/supervise/local_provider.h"
+
+#include <dirent.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "agent/supervise/local_checks.h"
+#include "agent/supervise/process.h"
+#include "api/types/files.h"
+
+namespace sk::agent {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr unsigned kDirMode = 0700;   // node dirs hold data and the 0600 config
+constexpr unsigned kFileMode = 0600;  // redis.conf carries the password
+
+std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+// Writes only when the content changed, so an unchanged node's file keeps its mtime; the
+// mode is enforced either way.
+Status WriteIfChanged(const std::string& path, const std::string& content) {
+  Result<std::string> old = ReadFile(path);
+  if (old.ok() && *old == content) {
+    if (::chmod(path.c_str(), kFileMode) != 0) {
+      return Unavailable("cannot chmod " + path + ": " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  return WriteFileAtomic(path, content, kFileMode);
+}
+
+// "" when `dir` exists (created with its parents) and a file can be created in it, else the
+// reason (strerror text).
+std::string DirProblem(const std::string& dir) {
+  Status made = MakeDirs(dir, kDirMode);
+  if (!made.ok()) {
+    const std::string& m = made.error().message();
+    size_t colon = m.rfind(": ");
+    return colon == std::string::npos ? m : m.substr(colon + 2);
+  }
+  std::string probe = dir + "/.slotkeeper-probe-XXXXXX";
+  int fd = ::mkstemp(probe.data());
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return "";
+}
+
+std::string BusPortHint(int bus_port, int node_count) {
+  auto range = EphemeralPortRange();
+  if (!range || bus_port < range->first || bus_port > range->second) return "";
+  const int max_base = range->first - 10000 - node_count;
+  return " (it lies in the ephemeral port range " + std::to_string(range->first) + "-" +
+         std::to_string(range->second) +
+         ", so an outgoing client socket may hold it; choose a basePort of at most " +
+         std::to_string(max_base) + " so that every port+10000 stays below " +
+         std::to_string(range->first) + ")";
+}
+
+std::string PortProblem(const LocalNode& node, const std::string& bind, bool bus, int count) {
+  const int port = bus ? node.ep.BusPort() : node.ep.port;
+  const int err = PortBindError(bind, port);
+  if (err == 0) return "";
+  std::string what =
+      std::string(bus ? "bus port " : "port ") + std::to_string(port) + " of node " + node.name;
+  if (err == EADDRINUSE) {
+    what += " is in use by another process";
+  } else {
+    what += " cannot be bound on " + bind + ": " + std::strerror(err);
+  }
+  return bus ? what + BusPortHint(port, count) : what;
+}
+
+std::string ClockTime() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+RenderInput MakeInput(const ClusterSpec& spec, const LocalNode& node, const std::string& root,
+                      const RedisVersion& version, const std::optional<std::string>& password) {
+  return RenderInput{.spec = &spec,
+                     .name = node.name,
+                     .ep = node.ep,
+                     .layout = LayoutFor(root, spec.name, node.ep.port),
+                     .version = version,
+                     .password = password};
+}
+
+// The running nodes of a cluster found on disk: the spec's nodes plus any other port
+// directory under <dataDir>/<cluster> (a node left over from a larger spec).
+std::vector<RunningNode> ScanRunning(const ClusterSpec& spec, bool include_unknown) {
+  const std::string root = AbsolutePath(spec.local.data_dir);
+  std::vector<RunningNode> out;
+  std::set<int> seen;
+  for (const LocalNode& n : LocalNodes(spec)) {
+    seen.insert(n.ep.port);
+    if (int pid = RunningNodePid(LayoutFor(root, spec.name, n.ep.port))) {
+      out.push_back({.name = n.name, .port = n.ep.port, .pid = pid});
+    }
+  }
+  if (!include_unknown) return out;
+  DIR* d = ::opendir((root + "/" + spec.name).c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long port = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535 || seen.count(static_cast<int>(port))) continue;
+    if (int pid = RunningNodePid(LayoutFor(root, spec.name, static_cast<int>(port)))) {
+      out.push_back({.name = spec.name + "@" + std::to_string(port),
+                     .port = static_cast<int>(port),
+                     .pid = pid});
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+LocalProvider::LocalProvider(ClusterSpec spec, LocalOptions opts)
+    : spec_(std::move(spec)),
+      opts_(std::move(opts)),
+      root_(AbsolutePath(spec_.local.data_dir)),
+      nodes_(LocalNodes(spec_)),
+      supervisor_(std::make_unique<Supervisor>(opts_.supervisor)),
+      adopted_(nodes_.size(), false),
+      adoptable_(nodes_.size(), 0) {
+  supervisor_->OnExit(
+      [this](const std::string& name, const Supervisor::State& st) { RecordExit(name, st); });
+}
+
+LocalProvider::~LocalProvider() {
+  // The exit callback touches our members: stop the supervisor thread before they go.
+  supervisor_.reset();
+}
+
+NodeLayout LocalProvider::Layout(int index) const {
+  return LayoutFor(root_, spec_.name, nodes_.at(static_cast<size_t>(index)).ep.port);
+}
+
+RenderInput LocalProvider::InputFor(int index) const {
+  return MakeInput(spec_, nodes_.at(static_cast<size_t>(index)), root_, version_, opts_.password);
+}
+
+SpawnSpec LocalProvider::SpawnFor(int index) const {
+  NodeLayout l = Layout(index);
+  // The log file doubles as stdout/stderr, so errors printed before Redis opens its
+  // logfile (a bad config, a bind failure) land in the same place.
+  return SpawnSpec{
+      .argv = {redis_path_, l.config}, .cwd = l.dir, .output_path = l.log, .stdin_data = ""};
+}
+
+int LocalProvider::IndexOf(const std::string& name) const {
+  for (const LocalNode& n : nodes_) {
+    if (n.name == name) return n.index;
+  }
+  return -1;
+}
+
+void LocalProvider::RecordExit(const std::string& name, const Supervisor::State& st) {
+  int index = IndexOf(name);
+  std::string line = index >= 0 ? TailLines(Layout(index).log, 1) : "";
+  std::string text = st.last_exit + " at " + ClockTime() + (line.empty() ? "" : ": " + line);
+  std::lock_guard lock(mu_);
+  last_exit_[name] = std::move(text);
+}
+
+Status LocalProvider::Prepare() {
+  if (!spec_.hosts.empty()) {
+    return FailedPrecondition("spec.hosts is set: the local provider runs spec.local only");
+  }
+  Result<std::string> exe = FindExecutable(opts_.redis_server);
+  if (!exe.ok()) return FailedPrecondition(exe.error().message());
+  redis_path_ = *exe;
+
+  SpawnSpec version_cmd{
+      .argv = {redis_path_, "--version"}, .cwd = "", .output_path = "", .stdin_data = ""};
+  Result<CaptureResult> ver = RunCapture(version_cmd, milliseconds(5000));
+  std::optional<RedisVersion> parsed;
+  if (ver.ok()) parsed = ParseRedisVersion(ver->output);
+  if (!parsed) {
+    return FailedPrecondition("cannot read the version of " + redis_path_ + ": " +
+                              (ver.ok() ? ver->output : ver.error().message()));
+  }
+  version_ = *parsed;
+
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const std::string dir = Layout(static_cast<int>(i)).dir;
+    if (std::string why = DirProblem(dir); !why.empty()) {
+      return FailedPrecondition("data dir " + root_ + " is not writable: " + why);
+    }
+  }
+  SK_TRY(CheckPorts());
+
+  std::vector<std::string> confs;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    confs.push_back(RenderRedisConf(InputFor(static_cast<int>(i))));
+  }
+  // One node suffices: the nodes' files differ only in port and paths.
+  if (!confs.empty()) SK_TRY(CheckConfigWithRedis(redis_path_, confs[0], opts_.password));
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    SK_TRY(WriteIfChanged(Layout(static_cast<int>(i)).config, confs[i]));
+  }
+  prepared_ = true;
+  return Status::Ok();
+}
+
+Status LocalProvider::CheckPorts() {
+  std::vector<std::string> problems;
+  const int count = static_cast<int>(nodes_.size());
+  for (const LocalNode& n : nodes_) {
+    // This cluster's own node already running: it holds its ports and will be adopted.
+    int pid = RunningNodePid(Layout(n.index));
+    adoptable_[static_cast<size_t>(n.index)] = pid;
+    if (pid > 0) continue;
+    for (bool bus : {false, true}) {
+      std::string p = PortProblem(n, spec_.local.bind, bus, count);
+      if (!p.empty()) problems.push_back(std::move(p));
+    }
+  }
+  if (problems.empty()) return Status::Ok();
+  return FailedPrecondition(Join(problems, "; "));
+}
+
+Status LocalProvider::LaunchNode(int index) {
+  const LocalNode& n = nodes_.at(static_cast<size_t>(index));
+  if (auto st = supervisor_->Get(n.name); st && st->running) return Status::Ok();
+  supervisor_->Release(n.name);  // drops a pending restart; Start below replaces it
+  // Re-check: a node seen by Prepare() may have exited since, and one may have appeared.
+  int pid = RunningNodePid(Layout(index));
+  if (pid > 0 && supervisor_->Adopt(n.name, pid, SpawnFor(index)).ok()) {
+    spdlog::info("adopted {} (port {}, pid {})", n.name, n.ep.port, pid);
+    std::lock_guard lock(mu_);
+    adopted_[static_cast<size_t>(index)] = true;
+    return Status::Ok();
+  }
+  Status st = supervisor_->Start(n.name, SpawnFor(index));
+  if (!st.ok()) {
+    return Unavailable("cannot start node " + n.name + " (" + n.ep.ToString() +
+                       "): " + st.error().message());
+  }
+  auto state = supervisor_->Get(n.name);
+  spdlog::info("started {} (port {}, pid {})", n.name, n.ep.port, state ? state->pid : 0);
+  std::lock_guard lock(mu_);
+  adopted_[static_cast<size_t>(index)] = false;
+  if (std::find(started_.begin(), started_.end(), n.name) == started_.end()) {
+    started_.push_back(n.name);
+  }
+  return Status::Ok();
+}
+
+Status LocalProvider::Launch(std::chrono::milliseconds ready_timeout) {
+  if (!prepared_) return FailedPrecondition("Launch() needs a successful Prepare() first");
+  for (size_t i = 0; i < nodes_.size(); ++i) SK_TRY(LaunchNode(static_cast<int>(i)));
+  return WaitReady(ready_timeout);
+}
+
+Status LocalProvider::WaitReady(std::chrono::milliseconds ready_timeout) {
+  const auto deadline = Clock::now() + ready_timeout;
+  std::vector<int> first_pid(nodes_.size(), 0);
+  std::vector<bool> ready(nodes_.size(), false);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (auto st = supervisor_->Get(nodes_[i].name)) first_pid[i] = st->pid;
+  }
+  while (true) {
+    std::vector<std::string> waiting;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (ready[i]) continue;
+      const LocalNode& n = nodes_[i];
+      auto st = supervisor_->Get(n.name);
+      if (!st || !st->running || st->pid != first_pid[i]) {
+        const std::string log = Layout(static_cast<int>(i)).log;
+        return Unavailable("node " + n.name + " (port " + std::to_string(n.ep.port) + ") " +
+                           (st && !st->last_exit.empty() ? st->last_exit : "exited") +
+                           " while starting; last lines of " + log + ":\n" + TailLines(log, 5));
+      }
+      ready[i] = RedisAnswers(n.ep.host, n.ep.port, milliseconds(200));
+      if (!ready[i]) waiting.push_back(n.name + " (" + n.ep.ToString() + ")");
+    }
+    if (waiting.empty()) return Status::Ok();
+    if (Clock::now() >= deadline) {
+      return DeadlineExceeded("nodes not accepting connections after " +
+                              std::to_string(ready_timeout.count()) +
+                              " ms: " + Join(waiting, ", "));
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+}
+
+std::vector<std::string> LocalProvider::StartedThisRun() const {
+  std::lock_guard lock(mu_);
+  return started_;
+}
+
+void LocalProvider::StopStartedThisRun() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    names.swap(started_);
+  }
+  for (const std::string& name : names) {
+    Status st = supervisor_->Stop(name, opts_.stop_grace);
+    if (!st.ok() && st.error().code() != Code::kNotFound) {
+      spdlog::warn("stopping {}: {}", name, st.error().message());
+    }
+  }
+}
+
+std::vector<NodeRuntime> LocalProvider::Nodes() const {
+  std::vector<NodeRuntime> out;
+  for (const LocalNode& n : nodes_) {
+    NodeRuntime r{.name = n.name, .ep = n.ep, .host = spec_.local.bind, .zone = ""};
+    if (auto st = supervisor_->Get(n.name)) {
+      r.pid = st->running ? st->pid : 0;
+      r.running = st->running;
+      r.adopted = st->adopted;
+      r.restarts = st->restarts;
+      r.last_exit = st->last_exit;
+    }
+    std::lock_guard lock(mu_);
+    if (auto it = last_exit_.find(n.name); it != last_exit_.end()) r.last_exit = it->second;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status LocalProvider::StartNode(const std::string& name) {
+  int index = IndexOf(name);
+  if (index < 0) return NotFound("node " + name + " is not part of cluster " + spec_.name);
+  if (!prepared_) return FailedPrecondition("StartNode() needs a successful Prepare() first");
+  return LaunchNode(index);
+}
+
+Status LocalProvider::StopNode(const std::string& name) {
+  int index = IndexOf(name);
+  if (index < 0) return NotFound("node " + name + " is not part of cluster " + spec_.name);
+  if (supervisor_->Get(name)) {
+    Status st = supervisor_->Stop(name, opts_.stop_grace);
+    if (!st.ok()) return std::move(st).error();
+  } else if (int pid = RunningNodePid(Layout(index)); pid > 0) {
+    // Running but not supervised (e.g. before Launch): still stop it, by PID, after the
+    // cwd check in RunningNodePid proved it is this node.
+    SK_TRY(TerminateProcess(pid, opts_.stop_grace));
+  }
+  std::lock_guard lock(mu_);
+  started_.erase(std::remove(started_.begin(), started_.end(), name), started_.end());
+  return Status::Ok();
+}
+
+std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec) {
+  return ScanRunning(spec, /*include_unknown=*/false);
+}
+
+Status StopLocalCluster(const ClusterSpec& spec, bool purge, std::chrono::milliseconds grace) {
+  const std::vector<RunningNode> running = ScanRunning(spec, /*include_unknown=*/true);
+  const std::string root = AbsolutePath(spec.local.data_dir);
+  // Stopped in parallel: each one may need up to `grace` to save its data.
+  std::vector<std::string> problems(running.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < running.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const RunningNode& n = running[i];
+      Status st = TerminateProcess(n.pid, grace);
+      if (!st.ok()) {
+        problems[i] = "node " + n.name + " (port " + std::to_string(n.port) + ", pid " +
+                      std::to_string(n.pid) + ") would not stop: " + st.error().message();
+      } else {
+        spdlog::info("stopped {} (port {}, pid {})", n.name, n.port, n.pid);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::vector<std::string> failed;
+  for (std::string& p : problems) {
+    if (!p.empty()) failed.push_back(std::move(p));
+  }
+  if (!failed.empty()) return Unavailable(Join(failed, "; "));
+  // Only now, with every node gone, is it safe to delete their files.
+  if (purge) SK_TRY(RemoveTree(root + "/" + spec.name));
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> RenderLocalCluster(const ClusterSpec& spec,
+                                                    const std::string& root,
+                                                    const RedisVersion& version,
+                                                    const std::optional<std::string>& password) {
+  std::vector<std::string> written;
+  const std::string abs_root = AbsolutePath(root);  // redis.conf wants an absolute dir
+  for (const LocalNode& n : LocalNodes(spec)) {
+    RenderInput in = MakeInput(spec, n, abs_root, version, password);
+    SK_TRY(MakeDirs(in.layout.dir, kDirMode));
+    SK_TRY(WriteIfChanged(in.layout.config, RenderRedisConf(in)));
+    written.push_back(in.layout.config);
+  }
+  return written;
+}
+
+}  // namespace sk::agent

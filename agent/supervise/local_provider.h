@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,10 +26,11 @@ struct LocalOptions {
   std::string redis_server = "redis-server";  // name on PATH or a path ($SLOTKEEPER_REDIS_SERVER)
   std::optional<std::string> password;        // from spec.auth.passwordFile, read by the caller
   Supervisor::Options supervisor;
+  std::chrono::milliseconds stop_grace{30000};  // StopNode/StopStartedThisRun: SIGTERM -> SIGKILL
 };
 
-// A node found running for this cluster: its port answers and its process works in the
-// node's directory.
+// A node found running for this cluster: its pid file names a live process whose working
+// directory is the node's directory.
 struct RunningNode {
   std::string name;
   int port = 0;
@@ -45,7 +47,7 @@ class LocalProvider : public NodeProvider {
   // kUnavailable (exit 1) for the environment: missing redis-server, unwritable data dir,
   // a port taken by a process that is not this cluster's node (naming port and node).
   Status Prepare();
-  // Adopts running nodes and starts the rest; waits until every port accepts connections
+  // Adopts running nodes and starts the rest; waits until every node answers PING
   // (bounded; the error names the node and the last lines of its log).
   Status Launch(std::chrono::milliseconds ready_timeout);
   // Names of the nodes this Launch() started (as opposed to adopted).
@@ -65,17 +67,25 @@ class LocalProvider : public NodeProvider {
  private:
   SpawnSpec SpawnFor(int index) const;
   int IndexOf(const std::string& name) const;
+  RenderInput InputFor(int index) const;
+  Status CheckPorts();
+  Status LaunchNode(int index);
+  Status WaitReady(std::chrono::milliseconds ready_timeout);
+  void RecordExit(const std::string& name, const Supervisor::State& state);
 
   ClusterSpec spec_;
   LocalOptions opts_;
-  std::string root_;         // absolute dataDir
-  std::string redis_path_;   // resolved redis-server
+  std::string root_;        // absolute dataDir
+  std::string redis_path_;  // resolved redis-server
   RedisVersion version_;
   std::vector<LocalNode> nodes_;
   std::unique_ptr<Supervisor> supervisor_;
   mutable std::mutex mu_;
   std::vector<std::string> started_;
   std::vector<bool> adopted_;
+  std::vector<int> adoptable_;                    // per node: PID found running by Prepare()
+  std::map<std::string, std::string> last_exit_;  // enriched with time and last log line
+  bool prepared_ = false;
 };
 
 // The nodes of `spec` that run now (pid file alive and working in the node's dir).
@@ -85,9 +95,10 @@ std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec);
 // `grace`); with purge, then deletes <dataDir>/<cluster>. Never touches other processes.
 Status StopLocalCluster(const ClusterSpec& spec, bool purge, std::chrono::milliseconds grace);
 
-// Renders every node's files of `spec` under `root` (absolute) without starting anything:
+// Renders every node's files of `spec` under `root` (made absolute) without starting anything:
 // `slotkeeper render`. Returns the written config paths.
-Result<std::vector<std::string>> RenderLocalCluster(const ClusterSpec& spec, const std::string& root,
+Result<std::vector<std::string>> RenderLocalCluster(const ClusterSpec& spec,
+                                                    const std::string& root,
                                                     const RedisVersion& version,
                                                     const std::optional<std::string>& password);
 

@@ -34,9 +34,9 @@ std::string ProcessCwd(int pid);
 Status TerminateProcess(int pid, std::chrono::milliseconds grace);
 
 struct CaptureResult {
-  int exit_status = -1;   // -1 when killed by us after a match or a timeout
-  std::string output;     // stdout + stderr
-  bool matched = false;   // `until` was seen in the output
+  int exit_status = -1;  // -1 when killed by us after a match or a timeout
+  std::string output;    // stdout + stderr
+  bool matched = false;  // `until` was seen in the output
 };
 // Runs argv (stdin from spec.stdin_data), collects stdout+stderr until the process exits, or
 // `until` appears in the output (then kills it), or `timeout` passes (then kills it).

@@ -53,6 +53,7 @@ class Supervisor {
 
   std::optional<State> Get(const std::string& name) const;
   std::map<std::string, State> Snapshot() const;
+  // Adds a callback (all of them run, in the order added); LocalProvider installs one too.
   void OnExit(ExitCallback cb);
 
  private:
