@@ -1,0 +1,556 @@
+#include "controller/plan/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "controller/plan/internal.h"
+#include "controller/plan/placement.h"
+
+namespace sk::plan {
+
+using model::Action;
+using model::Blocker;
+using model::DesiredCluster;
+using model::ObservedCluster;
+using model::ObservedNode;
+using model::PeerView;
+
+namespace internal {
+
+std::vector<bool> SlotBits(const std::vector<SlotRange>& ranges) {
+  std::vector<bool> bits(kSlots, false);
+  for (const SlotRange& r : ranges) {
+    for (int s = std::max(0, r.start); s <= std::min(kSlots - 1, r.end); ++s) bits[s] = true;
+  }
+  return bits;
+}
+
+bool IsFresh(const ObservedNode& n) {
+  return n.reachable && n.IsMaster() && n.known_nodes <= 1 && n.OwnSlots().empty() && n.keys == 0 &&
+         n.current_epoch == 0;
+}
+
+bool IsEmptyMaster(const ObservedNode& n) {
+  return n.reachable && n.IsMaster() && n.OwnSlots().empty() && n.keys == 0;
+}
+
+Ours OurNodes(const DesiredCluster& d, const ObservedCluster& o) {
+  Ours ours;
+  for (const std::string& id : d.known_ids) ours.ids.insert(id);
+  for (const model::DesiredNode& n : d.nodes) ours.eps.insert(n.ep);
+  for (const ObservedNode& n : o.nodes) {
+    if (n.reachable && !n.id.empty()) ours.ids.insert(n.id);
+  }
+  return ours;
+}
+
+std::vector<const PeerView*> ForeignPeers(const ObservedNode& n, const Ours& ours) {
+  std::vector<const PeerView*> out;
+  for (const PeerView& p : n.peers) {
+    // Handshakes, failed and address-less entries are ghosts or passing states, not
+    // evidence of another cluster; the heal loop forgets ghosts.
+    if (p.myself || p.handshake || p.noaddr || p.fail || p.pfail) continue;
+    if (!ours.Has(p)) out.push_back(&p);
+  }
+  return out;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::IsEmptyMaster;
+using internal::IsFresh;
+using internal::StepResult;
+
+std::string Short(const std::string& id) { return id.substr(0, 8); }
+
+std::string NodeRef(const ObservedNode& n) { return n.name + " (" + n.ep.ToString() + ")"; }
+
+std::vector<const ObservedNode*> LiveNodes(const ObservedCluster& o) {
+  std::vector<const ObservedNode*> live;
+  for (const ObservedNode& n : o.nodes) {
+    if (n.reachable && !n.id.empty()) live.push_back(&n);
+  }
+  return live;
+}
+
+// Nodes sharing one node ID (a copied nodes.conf): the empty ones get a fresh ID; if two
+// or more hold slots or keys, a person has to decide.
+void PlanDuplicates(const std::vector<const ObservedNode*>& live, StepResult& r) {
+  std::map<std::string, std::vector<const ObservedNode*>> by_id;
+  for (const ObservedNode* n : live) by_id[n->id].push_back(n);
+  for (const auto& [id, group] : by_id) {
+    if (group.size() < 2) continue;
+    std::vector<const ObservedNode*> holders;
+    std::vector<const ObservedNode*> empties;
+    for (const ObservedNode* n : group) {
+      (n->OwnSlots().empty() && n->keys == 0 ? empties : holders).push_back(n);
+    }
+    std::string names;
+    for (const ObservedNode* n : group) names += (names.empty() ? "" : ", ") + NodeRef(*n);
+    if (holders.size() >= 2) {
+      r.blockers.push_back(
+          Blocker{Code::kFailedPrecondition,
+                  "nodes " + names + " report the same node ID " + id +
+                      " (a copied nodes-<port>.conf?) and more than one holds slots or keys; "
+                      "slotkeeper will not reset a node with data. Stop all but one, save the data "
+                      "you need, delete the others' nodes-<port>.conf and start them again"});
+      continue;
+    }
+    const ObservedNode* keep = holders.empty() ? empties.front() : holders.front();
+    for (const ObservedNode* n : empties) {
+      if (n == keep) continue;
+      r.actions.push_back(model::ResetHard{
+          n->name, "shares node ID " + Short(id) + " with " + keep->name +
+                       " (copied nodes-<port>.conf); it holds no slot and no key"});
+    }
+  }
+}
+
+// Nodes that belong elsewhere: never merged, reset or flushed by us.
+void PlanForeign(const DesiredCluster& d, const ObservedCluster& o,
+                 const std::vector<const ObservedNode*>& live, StepResult& r) {
+  internal::Ours ours = internal::OurNodes(d, o);
+  std::set<std::string> known(d.known_ids.begin(), d.known_ids.end());
+  for (const ObservedNode* n : live) {
+    auto foreign = internal::ForeignPeers(*n, ours);
+    if (!foreign.empty()) {
+      r.blockers.push_back(
+          Blocker{Code::kFailedPrecondition,
+                  "node " + NodeRef(*n) + " belongs to another cluster: it knows " +
+                      foreign.front()->ep.ToString() + " (id " + Short(foreign.front()->id) +
+                      "), which cluster " + d.name +
+                      " does not declare. slotkeeper does not merge clusters; free the node first "
+                      "(CLUSTER RESET after saving its data) or give this cluster other ports"});
+      continue;
+    }
+    if (n->IsMaster() && n->OwnSlots().empty() && n->keys > 0) {
+      r.blockers.push_back(Blocker{
+          Code::kFailedPrecondition,
+          "node " + NodeRef(*n) + " holds " + std::to_string(n->keys) +
+              " keys but serves no slot; slotkeeper will not flush or adopt it. Move the data "
+              "away (or FLUSHALL it if it is disposable) and run again"});
+      continue;
+    }
+    // A node with slots or keys that knows none of our nodes and was never ours: its data
+    // comes from elsewhere.
+    bool knows_ours = false;
+    for (const PeerView& p : n->peers) {
+      if (!p.myself && !p.handshake && ours.Has(p)) knows_ours = true;
+    }
+    bool holds = !n->OwnSlots().empty() || n->keys > 0;
+    if (holds && !knows_ours && !known.count(n->id) && !d.known_ids.empty()) {
+      r.blockers.push_back(
+          Blocker{Code::kFailedPrecondition,
+                  "node " + NodeRef(*n) + " serves slots " + RangesToString(n->OwnSlots()) +
+                      " with " + std::to_string(n->keys) + " keys but was never part of cluster " +
+                      d.name + " and knows none of its nodes; slotkeeper will not merge it"});
+    }
+  }
+}
+
+struct ShardMap {
+  std::vector<const ObservedNode*> master;  // per shard, nullptr when none
+  std::set<std::string> unmatched_masters;  // names of masters with slots and no shard
+};
+
+// Matches desired shards to the masters that own most of their slots (own views).
+ShardMap MatchShards(const DesiredCluster& d, const std::vector<const ObservedNode*>& live) {
+  ShardMap m;
+  m.master.assign(d.shard_slots.size(), nullptr);
+  struct Pair {
+    int count;
+    size_t shard;
+    size_t node;
+  };
+  std::vector<Pair> pairs;
+  for (size_t k = 0; k < d.shard_slots.size(); ++k) {
+    std::vector<bool> want = internal::SlotBits(d.shard_slots[k]);
+    for (size_t i = 0; i < live.size(); ++i) {
+      if (!live[i]->IsMaster()) continue;
+      int c = 0;
+      for (const SlotRange& r : live[i]->OwnSlots()) {
+        for (int s = r.start; s <= r.end; ++s) c += want[s] ? 1 : 0;
+      }
+      if (c > 0) pairs.push_back({c, k, i});
+    }
+  }
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const Pair& a, const Pair& b) { return a.count > b.count; });
+  std::set<size_t> used;
+  for (const Pair& p : pairs) {
+    if (m.master[p.shard] || used.count(p.node)) continue;
+    m.master[p.shard] = live[p.node];
+    used.insert(p.node);
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (live[i]->IsMaster() && !live[i]->OwnSlots().empty() && !used.count(i)) {
+      m.unmatched_masters.insert(live[i]->name);
+    }
+  }
+  return m;
+}
+
+// Slots that no reachable node's view assigns to anyone.
+std::vector<bool> UnassignedEverywhere(const std::vector<const ObservedNode*>& live) {
+  std::vector<bool> assigned(kSlots, false);
+  for (const ObservedNode* n : live) {
+    for (const PeerView& p : n->peers) {
+      for (const SlotRange& r : p.slots) {
+        for (int s = r.start; s <= r.end; ++s) assigned[s] = true;
+      }
+    }
+  }
+  std::vector<bool> free(kSlots);
+  for (int s = 0; s < kSlots; ++s) free[s] = !assigned[s];
+  return free;
+}
+
+std::vector<SlotRange> Intersect(const std::vector<SlotRange>& ranges,
+                                 const std::vector<bool>& bits) {
+  std::vector<int> slots;
+  for (const SlotRange& r : ranges) {
+    for (int s = r.start; s <= r.end; ++s) {
+      if (bits[s]) slots.push_back(s);
+    }
+  }
+  return RangesFromSlots(std::move(slots));
+}
+
+// Gives unassigned slots to their shard's master, choosing new masters among empty nodes.
+void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
+               StepResult& r) {
+  std::vector<bool> free = UnassignedEverywhere(live);
+  if (std::none_of(free.begin(), free.end(), [](bool b) { return b; })) return;
+  std::vector<SlotRange> free_ranges = Intersect({SlotRange{0, kSlots - 1}}, free);
+  if (d.formed_before) {
+    r.blockers.push_back(Blocker{
+        Code::kFailedPrecondition,
+        "slots " + RangesToString(free_ranges) +
+            " are served by no node, and this cluster served them before: their keys are "
+            "lost unless a node that held them comes back. slotkeeper will not re-create them "
+            "empty on its own"});
+    return;
+  }
+  if (live.size() < d.nodes.size()) {
+    r.waiting.push_back("every node must answer before slots " + RangesToString(free_ranges) +
+                        " are assigned");
+    return;
+  }
+  ShardMap shards = MatchShards(d, live);
+  bool creating = std::all_of(live.begin(), live.end(), [](auto* n) { return IsFresh(*n); });
+  long long max_epoch = 0;
+  for (const ObservedNode* n : live) max_epoch = std::max(max_epoch, n->current_epoch);
+
+  std::vector<size_t> need_master;
+  for (size_t k = 0; k < d.shard_slots.size(); ++k) {
+    if (!shards.master[k] && !Intersect(d.shard_slots[k], free).empty()) need_master.push_back(k);
+  }
+  std::vector<PlacementNode> candidates;
+  std::vector<const ObservedNode*> candidate_nodes;
+  for (const ObservedNode* n : live) {
+    if (IsEmptyMaster(*n)) {
+      candidates.push_back({n->name, n->host});
+      candidate_nodes.push_back(n);
+    }
+  }
+  std::vector<std::string> master_hosts;
+  for (const ObservedNode* m : shards.master) {
+    if (m) master_hosts.push_back(m->host);
+  }
+  std::vector<int> picked =
+      PickMasters(candidates, static_cast<int>(need_master.size()), master_hosts);
+  for (size_t i = 0; i < need_master.size() && i < picked.size(); ++i) {
+    shards.master[need_master[i]] = candidate_nodes[picked[i]];
+  }
+  for (size_t k = 0; k < d.shard_slots.size(); ++k) {
+    std::vector<SlotRange> want = Intersect(d.shard_slots[k], free);
+    if (want.empty()) continue;
+    const ObservedNode* m = shards.master[k];
+    if (!m) {
+      r.notes.push_back("no empty node left to serve slots " + RangesToString(want));
+      continue;
+    }
+    // Distinct config epochs before the first MEET, as redis-cli does; SET-CONFIG-EPOCH only
+    // works on a node that knows no peer and has epoch 0.
+    if (creating || (IsFresh(*m) && m->current_epoch == 0)) {
+      r.actions.push_back(
+          model::SetConfigEpoch{m->name, max_epoch + 1 + static_cast<long long>(k)});
+    }
+    r.actions.push_back(model::AddSlots{m->name, want});
+  }
+}
+
+// Every node must know every other; the node that lacks the knowledge sends the MEET. Once
+// joined, a node learns a master's slots only from that master's next PING (a handshake
+// carries none), which can take up to node-timeout/2: a MEET from the master to the node
+// delivers them at once (the receiver updates the slots of a known sender).
+void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*>& live,
+                    StepResult& r) {
+  for (size_t i = 0; i < live.size(); ++i) {
+    for (size_t j = 0; j < live.size(); ++j) {
+      if (i == j) continue;
+      const ObservedNode& a = *live[i];
+      const ObservedNode& b = *live[j];
+      if (a.id == b.id) continue;
+      const PeerView* a_b = a.PeerById(b.id);
+      const PeerView* b_a = b.PeerById(a.id);
+      bool a_knows = a_b && !a_b->handshake;
+      bool b_knows = b_a && !b_a->handshake;
+      bool a_shaking = a.HandshakingWith(b.ep);
+      bool b_shaking = b.HandshakingWith(a.ep);
+      if (!a_knows) {
+        if (a_shaking || (!b_knows && b_shaking)) {
+          r.waiting.push_back(a.name + " is handshaking with " + b.name);
+        } else if (b_knows || i < j) {
+          // One MEET introduces both sides, so for a pair that knows nothing the lower index
+          // sends it.
+          r.actions.push_back(model::Meet{a.name, b.ep, "join " + b.name});
+        }
+        continue;
+      }
+      // a knows b: does a see b's slots?
+      if (!b.IsMaster()) continue;
+      std::vector<SlotRange> claim = b.OwnSlots();
+      if (NormalizeRanges(a_b->slots) == NormalizeRanges(claim)) continue;
+      // Only slots that a sees unassigned can be taught by a MEET; a different owner in a's
+      // view is settled by epochs (UPDATE messages), not by us.
+      std::vector<bool> a_assigned(kSlots, false);
+      for (const PeerView& p : a.peers) {
+        if (p.id == b.id) continue;
+        for (const SlotRange& sr : p.slots) {
+          for (int s = sr.start; s <= sr.end; ++s) a_assigned[s] = true;
+        }
+      }
+      bool teachable = true;
+      for (const SlotRange& sr : claim) {
+        for (int s = sr.start; s <= sr.end && teachable; ++s) teachable = !a_assigned[s];
+      }
+      if (teachable && !b.HandshakingWith(a.ep)) {
+        r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its slots yet"});
+      } else {
+        r.waiting.push_back(a.name + " does not see " + b.name + "'s slots yet");
+      }
+    }
+  }
+}
+
+// Replicas: each shard master should have replicas_per_master replicas. Empty masters (and
+// replicas of masters that serve nothing) are the candidates; anti-affinity decides who
+// goes where. Attaching lowers the master's repl-diskless-sync-delay to 0 for the first
+// full sync of an empty replica (the default 5 s delay only batches replicas that arrive
+// together); the drift rule restores it once every replica of that master is in sync.
+void PlanReplicas(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
+                  StepResult& r) {
+  ShardMap shards = MatchShards(d, live);
+  std::map<std::string, size_t> shard_of_master;  // master id -> shard
+  for (size_t k = 0; k < shards.master.size(); ++k) {
+    if (shards.master[k]) shard_of_master[shards.master[k]->id] = k;
+  }
+  std::vector<ShardSeat> seats(shards.master.size());
+  std::vector<std::vector<const ObservedNode*>> members(shards.master.size());
+  std::vector<PlacementNode> candidates;
+  std::vector<const ObservedNode*> candidate_nodes;
+  for (size_t k = 0; k < shards.master.size(); ++k) {
+    seats[k].wanted = shards.master[k] ? d.replicas_per_master : 0;
+    if (shards.master[k]) seats[k].master_host = shards.master[k]->host;
+  }
+  for (const ObservedNode* n : live) {
+    std::string master = n->MasterId();
+    if (!master.empty()) {
+      auto it = shard_of_master.find(master);
+      if (it != shard_of_master.end()) {
+        seats[it->second].replica_hosts.push_back(n->host);
+        members[it->second].push_back(n);
+        continue;
+      }
+      // A replica of a master that serves no shard of ours: reusable.
+      candidates.push_back({n->name, n->host});
+      candidate_nodes.push_back(n);
+    } else if (IsEmptyMaster(*n)) {
+      candidates.push_back({n->name, n->host});
+      candidate_nodes.push_back(n);
+    }
+  }
+  // A shard over its count lends a replica to a shard under it (replica migration can leave
+  // one shard with two and another with none).
+  int missing = 0;
+  for (const ShardSeat& s : seats) {
+    missing += std::max(0, s.wanted - static_cast<int>(s.replica_hosts.size()));
+  }
+  for (size_t k = 0; k < seats.size() && static_cast<int>(candidates.size()) < missing; ++k) {
+    while (static_cast<int>(members[k].size()) > seats[k].wanted &&
+           static_cast<int>(candidates.size()) < missing) {
+      const ObservedNode* spare = members[k].back();
+      members[k].pop_back();
+      seats[k].replica_hosts.pop_back();
+      candidates.push_back({spare->name, spare->host});
+      candidate_nodes.push_back(spare);
+    }
+  }
+  std::vector<int> assign = AssignReplicas(candidates, seats);
+  std::vector<Action> config;
+  std::vector<Action> attach;
+  std::set<std::string> lowered;
+  for (size_t c = 0; c < assign.size(); ++c) {
+    if (assign[c] < 0) continue;
+    const ObservedNode* n = candidate_nodes[c];
+    const ObservedNode* m = shards.master[assign[c]];
+    const PeerView* known = n->PeerById(m->id);
+    if (!known || known->handshake) {
+      r.waiting.push_back(n->name + " does not know " + m->name + " yet, to replicate it");
+      continue;
+    }
+    if (lowered.insert(m->name).second) {
+      auto it = m->config.find("repl-diskless-sync-delay");
+      if (it == m->config.end() || it->second != "0") {
+        config.push_back(model::ConfigSet{m->name, "repl-diskless-sync-delay", "0",
+                                          "first sync of a new replica starts at once"});
+      }
+    }
+    attach.push_back(model::Replicate{n->name, m->id, m->name});
+  }
+  for (Action& a : config) r.actions.push_back(std::move(a));
+  for (Action& a : attach) r.actions.push_back(std::move(a));
+}
+
+// True while some replica of `master` is still linking or syncing.
+bool ReplicasSettling(const ObservedNode& master, const std::vector<const ObservedNode*>& live) {
+  for (const ObservedNode* n : live) {
+    if (n->MasterId() == master.id && (!n->repl.link_up || n->repl.sync_in_progress)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Keeps the spec's settings applied to running nodes (CONFIG SET where Redis allows it).
+void PlanConfig(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
+                StepResult& r) {
+  for (const ObservedNode* n : live) {
+    for (const auto& [key, value] : d.runtime_config) {
+      auto it = n->config.find(key);
+      if (it == n->config.end() || it->second == value) continue;
+      if (key == "repl-diskless-sync-delay" && ReplicasSettling(*n, live)) continue;
+      r.actions.push_back(
+          model::ConfigSet{n->name, key, value, "spec says " + value + ", node has " + it->second});
+    }
+  }
+}
+
+// What still has to become true by itself for the cluster to be converged.
+void CollectWaits(const DesiredCluster& d, const ObservedCluster& o,
+                  const std::vector<const ObservedNode*>& live, StepResult& r) {
+  for (const ObservedNode& n : o.nodes) {
+    if (!n.process_running) {
+      r.waiting.push_back(n.name + " is not running");
+    } else if (!n.reachable) {
+      r.waiting.push_back(NodeRef(n) + " does not answer: " + n.error);
+    }
+  }
+  for (const ObservedNode* n : live) {
+    if (n->cluster_state != "ok")
+      r.waiting.push_back("cluster_state is " + n->cluster_state + " on " + n->name);
+    if (!n->MasterId().empty()) {
+      const ObservedNode* m = o.ById(n->MasterId());
+      std::string of = m ? m->name : Short(n->MasterId());
+      if (!n->repl.link_up)
+        r.waiting.push_back(n->name + " is connecting to its master " + of);
+      else if (n->repl.sync_in_progress)
+        r.waiting.push_back(n->name + " is syncing from " + of);
+    }
+  }
+  ShardMap shards = MatchShards(d, live);
+  for (size_t k = 0; k < shards.master.size(); ++k) {
+    if (!shards.master[k]) {
+      r.notes.push_back("shard " + std::to_string(k) + " (slots " +
+                        RangesToString(d.shard_slots[k]) + ") has no master of its own");
+    }
+  }
+  for (const std::string& name : shards.unmatched_masters) {
+    r.notes.push_back(
+        name + " serves slots outside the spec's layout (resharding is not implemented yet)");
+  }
+}
+
+template <class T>
+void Append(std::vector<T>& to, std::vector<T>&& from) {
+  for (T& x : from) to.push_back(std::move(x));
+}
+
+}  // namespace
+
+namespace internal {
+
+StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
+  StepResult r;
+  for (const ObservedNode& n : o.nodes) {
+    if (!n.process_running) r.actions.push_back(model::StartNode{n.name});
+  }
+  std::vector<const ObservedNode*> live = LiveNodes(o);
+  CollectWaits(d, o, live, r);
+  bool all_synthetic_or_running =
+      std::all_of(o.nodes.begin(), o.nodes.end(),
+                  [](const ObservedNode& n) { return n.process_running || n.synthetic; });
+  if (!all_synthetic_or_running) return r;  // start first, then look again
+
+  // Each later stage runs only when the earlier ones have nothing to do.
+  StepResult dup;
+  PlanDuplicates(live, dup);
+  if (!dup.actions.empty() || !dup.blockers.empty()) {
+    Append(r.actions, std::move(dup.actions));
+    Append(r.blockers, std::move(dup.blockers));
+    return r;
+  }
+  PlanForeign(d, o, live, r);
+  if (!r.blockers.empty()) {
+    r.actions.clear();
+    return r;
+  }
+  using Stage =
+      void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
+  for (Stage stage :
+       {Stage{PlanSlots}, Stage{PlanMembership}, Stage{PlanReplicas}, Stage{PlanConfig}}) {
+    StepResult part;
+    stage(d, live, part);
+    Append(r.waiting, std::move(part.waiting));
+    Append(r.notes, std::move(part.notes));
+    Append(r.blockers, std::move(part.blockers));
+    if (!r.blockers.empty()) {
+      r.actions.clear();
+      return r;
+    }
+    if (!part.actions.empty()) {
+      Append(r.actions, std::move(part.actions));
+      return r;
+    }
+  }
+  return r;
+}
+
+}  // namespace internal
+
+model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& observed) {
+  model::Plan plan;
+  StepResult first = internal::NextStep(desired, observed);
+  plan.waiting = std::move(first.waiting);
+  plan.blockers = std::move(first.blockers);
+  plan.notes = std::move(first.notes);
+  std::sort(plan.waiting.begin(), plan.waiting.end());
+  plan.waiting.erase(std::unique(plan.waiting.begin(), plan.waiting.end()), plan.waiting.end());
+  if (first.actions.empty() || !plan.blockers.empty()) return plan;
+  plan.steps.push_back(std::move(first.actions));
+  // Later steps from a simulation of the earlier ones (dry run output only).
+  ObservedCluster sim = observed;
+  for (int i = 0; i < 8; ++i) {
+    sim = internal::Simulate(sim, plan.steps.back());
+    StepResult next = internal::NextStep(desired, sim);
+    if (next.actions.empty() || !next.blockers.empty()) break;
+    plan.steps.push_back(std::move(next.actions));
+  }
+  return plan;
+}
+
+}  // namespace sk::plan

@@ -1,0 +1,310 @@
+#include "controller/reconcile/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include "api/codec/status_codec.h"
+#include "controller/act/executor.h"
+#include "controller/plan/plan.h"
+#include "controller/reconcile/status_builder.h"
+
+namespace sk::reconcile {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr size_t kMaxEvents = 200;
+
+long long NowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "AddSlots" from "addslots" etc., for event reasons.
+std::string Reason(std::string_view kind) {
+  static const std::map<std::string_view, std::string> names = {
+      {"start", "StartNode"},     {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
+      {"addslots", "AddSlots"},   {"meet", "Meet"},       {"replicate", "Replicate"},
+      {"config-set", "ConfigSet"}};
+  auto it = names.find(kind);
+  return it == names.end() ? std::string(kind) : it->second;
+}
+
+}  // namespace
+
+Reconciler::Reconciler(model::DesiredCluster desired, NodeProvider& provider, Options opts)
+    : desired_(std::move(desired)),
+      provider_(provider),
+      opts_(std::move(opts)),
+      store_(opts_.state_dir),
+      pool_(opts_.client) {
+  auto id = store_.LoadIdentity();
+  if (id.ok()) {
+    identity_ = std::move(id).value();
+  } else {
+    spdlog::warn("cluster={} {}; starting without remembered identities", desired_.name,
+                 id.error().message());
+  }
+}
+
+std::vector<observe::Target> Reconciler::Targets() const {
+  std::vector<observe::Target> targets;
+  for (const NodeRuntime& n : provider_.Nodes()) {
+    targets.push_back({n.name, n.ep, n.host, n.zone, n.running});
+  }
+  return targets;
+}
+
+std::vector<std::string> Reconciler::ConfigKeys() const {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : desired_.runtime_config) keys.push_back(k);
+  return keys;
+}
+
+milliseconds Reconciler::StallBound() const {
+  if (opts_.stall.count() > 0) return opts_.stall;
+  return milliseconds(15000 + 150 * static_cast<long long>(desired_.nodes.size()));
+}
+
+Pass Reconciler::Look() {
+  model::DesiredCluster d = desired_;
+  d.formed_before = identity_.formed;
+  d.known_ids.assign(identity_.known_ids.begin(), identity_.known_ids.end());
+  Pass p;
+  p.observed = observe::Observe(pool_, Targets(), ConfigKeys());
+  p.plan = plan::MakePlan(d, p.observed);
+  return p;
+}
+
+// Remembers the IDs of nodes that are ours (never of foreign or data-holding strangers),
+// and that the cluster has formed once it converges.
+void Reconciler::RememberIdentity(const Pass& pass) {
+  if (!pass.plan.blockers.empty()) return;
+  Identity next = identity_;
+  model::DesiredCluster d = desired_;
+  d.known_ids.assign(identity_.known_ids.begin(), identity_.known_ids.end());
+  for (const plan::ClassifiedNode& c : plan::Classify(d, pass.observed)) {
+    if (c.cls != plan::NodeClass::kFresh && c.cls != plan::NodeClass::kMember) continue;
+    const model::ObservedNode* n = pass.observed.ByName(c.name);
+    if (!n || n->id.empty()) continue;
+    next.node_ids[n->name] = n->id;
+    next.known_ids.insert(n->id);
+  }
+  if (pass.plan.Converged()) next.formed = true;
+  if (next.formed == identity_.formed && next.node_ids == identity_.node_ids &&
+      next.known_ids == identity_.known_ids) {
+    return;
+  }
+  if (next.formed && !identity_.formed) {
+    spdlog::info("cluster={} formed: full slot coverage reached", desired_.name);
+  }
+  identity_ = std::move(next);
+  Status st = store_.SaveIdentity(identity_);
+  if (!st.ok())
+    spdlog::warn("cluster={} cannot persist identity: {}", desired_.name, st.error().message());
+}
+
+void Reconciler::Record(const Pass& pass, const std::string& stalled) {
+  model::DesiredCluster d = desired_;
+  d.formed_before = identity_.formed;
+  ClusterStatus next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    PassInput in{&d,     &pass.observed, &pass.plan, &status_, Rfc3339(NowMs()), opts_.generation,
+                 stalled};
+    next = BuildStatus(in);
+    if (next.phase != status_.phase) {
+      spdlog::info("cluster={} phase {} -> {}", desired_.name, status_.phase, next.phase);
+    }
+    status_ = next;
+  }
+  Status st = store_.SaveFile("status.json", codec::StatusToJson(next, 2) + "\n");
+  if (!st.ok())
+    spdlog::warn("cluster={} cannot write status: {}", desired_.name, st.error().message());
+}
+
+void Reconciler::AddEvent(std::string type, std::string reason, std::string message) {
+  std::vector<Event> copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_front(
+        Event{Rfc3339(NowMs()), std::move(type), std::move(reason), std::move(message)});
+    while (events_.size() > kMaxEvents) events_.pop_back();
+    copy.assign(events_.begin(), events_.end());
+  }
+  Status st = store_.SaveFile("events.json", codec::EventsToJson(copy, 2) + "\n");
+  (void)st;  // best effort: the in-memory list stays authoritative
+}
+
+int Reconciler::Execute(const std::vector<model::Action>& step) {
+  std::map<std::string, Endpoint> eps;
+  for (const model::DesiredNode& n : desired_.nodes) eps[n.name] = n.ep;
+  act::Executor exec(pool_, &provider_, eps);
+  auto started = Clock::now();
+  std::vector<act::ActionResult> results = exec.Run(step);
+  auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  // One log line per action; a large step (a 100-node create sends ~5,000 MEETs) is
+  // summarised per kind, with every action at debug level.
+  bool verbose = results.size() <= 12;
+  std::map<std::string, int> per_kind;
+  int failures = 0;
+  for (const act::ActionResult& r : results) {
+    std::string what = model::Describe(r.action);
+    std::string kind(model::ActionKind(r.action));
+    if (!r.status.ok()) {
+      failures++;
+      spdlog::warn("cluster={} reconcile={} failed: {}: {}", desired_.name, pass_no_, what,
+                   r.status.error().message());
+      AddEvent("Warning", Reason(kind) + "Failed", what + ": " + r.status.error().message());
+      continue;
+    }
+    per_kind[kind]++;
+    if (verbose) {
+      spdlog::info("cluster={} reconcile={} {}", desired_.name, pass_no_, what);
+      AddEvent("Normal", Reason(kind), what);
+    } else {
+      spdlog::debug("cluster={} reconcile={} {}", desired_.name, pass_no_, what);
+    }
+  }
+  if (!verbose) {
+    for (const auto& [kind, count] : per_kind) {
+      std::string msg =
+          std::to_string(count) + " x " + kind + " in " + std::to_string(took) + " ms";
+      spdlog::info("cluster={} reconcile={} {}", desired_.name, pass_no_, msg);
+      AddEvent("Normal", Reason(kind), msg);
+    }
+  }
+  return failures;
+}
+
+Reconciler::Outcome Reconciler::OnePass(bool act, const std::string& stalled) {
+  ++pass_no_;
+  Outcome out;
+  out.pass = Look();
+  RememberIdentity(out.pass);
+  Record(out.pass, stalled);
+  if (act && out.pass.plan.blockers.empty() && !out.pass.plan.steps.empty()) {
+    out.failures = Execute(out.pass.plan.steps.front());
+    out.acted = true;
+  }
+  return out;
+}
+
+std::string Reconciler::Diagnose(const Pass& pass) {
+  std::vector<std::string> lines = pass.plan.waiting;
+  if (!pass.plan.steps.empty()) {
+    lines.push_back("the next step keeps being needed: " + model::Describe(pass.plan.steps[0][0]));
+  }
+  for (const model::ObservedNode& n : pass.observed.nodes) {
+    if (!n.reachable) continue;
+    Endpoint bus{n.ep.host, n.ep.BusPort()};
+    std::string probe = observe::ProbeTcp(bus, 300);
+    if (!probe.empty()) {
+      lines.push_back("bus port " + std::to_string(bus.port) + " of " + n.name +
+                      " does not accept connections from here (" + probe +
+                      "): nodes cannot gossip; check firewalls and that nothing else holds it");
+    }
+    for (const model::PeerView& p : n.peers) {
+      if (p.handshake) {
+        lines.push_back(n.name + " never completed its handshake with " + p.ep.ToString() +
+                        " (bus port " + std::to_string(p.ep.BusPort()) + ")");
+      } else if (!p.myself && !p.connected && !p.fail) {
+        lines.push_back(n.name + " has no link to " + p.ep.ToString());
+      }
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  std::string out;
+  for (size_t i = 0; i < lines.size() && i < 20; ++i) out += (i ? "; " : "") + lines[i];
+  if (lines.size() > 20) out += "; and " + std::to_string(lines.size() - 20) + " more";
+  return out;
+}
+
+void Reconciler::Sleep(milliseconds d, const std::atomic<bool>& stop) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, d, [&] { return woken_ || stop.load(); });
+  woken_ = false;
+}
+
+void Reconciler::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+Status Reconciler::Converge(const std::atomic<bool>& stop) {
+  std::string last_plan;
+  auto last_change = Clock::now();
+  milliseconds backoff{0};
+  while (!stop.load()) {
+    Outcome o = OnePass(true, "");
+    const model::Plan& plan = o.pass.plan;
+    if (!plan.blockers.empty()) {
+      std::string msg;
+      for (const model::Blocker& b : plan.blockers) msg += (msg.empty() ? "" : "; ") + b.message;
+      AddEvent("Warning", "Blocked", msg);
+      return FailedPrecondition(msg);
+    }
+    if (plan.Converged()) return Status::Ok();
+    std::string text = plan.ToString();
+    if (text != last_plan || o.acted) {
+      if (text != last_plan) last_change = Clock::now();
+      last_plan = text;
+    }
+    if (Clock::now() - last_change > StallBound()) {
+      std::string diag = Diagnose(o.pass);
+      Record(o.pass, diag);
+      AddEvent("Warning", "Stalled", diag);
+      return DeadlineExceeded("no progress for " + std::to_string(StallBound().count() / 1000) +
+                              " s: " + diag);
+    }
+    // Failing actions back off (100 ms doubling to 2 s); waiting on Redis polls fast.
+    backoff = o.failures ? std::min(milliseconds(2000), std::max(milliseconds(100), backoff * 2))
+                         : milliseconds(0);
+    if (!o.acted || o.failures) Sleep(std::max(opts_.poll, backoff), stop);
+  }
+  return Aborted("stopped");
+}
+
+void Reconciler::Run(const std::atomic<bool>& stop) {
+  std::string last_error;
+  milliseconds backoff{500};
+  while (!stop.load()) {
+    Status st = Converge(stop);
+    if (stop.load()) break;
+    if (st.ok()) {
+      if (!last_error.empty()) spdlog::info("cluster={} converged again", desired_.name);
+      last_error.clear();
+      backoff = milliseconds(500);
+      Sleep(opts_.resync, stop);
+      continue;
+    }
+    if (st.error().message() != last_error) {
+      spdlog::error("cluster={} {}", desired_.name, st.error().message());
+      last_error = st.error().message();
+    }
+    Sleep(backoff, stop);
+    backoff = std::min(milliseconds(30000), backoff * 2);
+  }
+}
+
+ClusterStatus Reconciler::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+std::vector<Event> Reconciler::Events() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {events_.begin(), events_.end()};
+}
+
+}  // namespace sk::reconcile

@@ -1,0 +1,143 @@
+#include "controller/reconcile/status_builder.h"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+namespace sk::reconcile {
+
+using model::ObservedNode;
+using model::PeerView;
+
+std::string Rfc3339(long long unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, unix_ms % 1000);
+  return out;
+}
+
+namespace {
+
+// Keeps lastTransitionTime when the status did not flip (apimachinery semantics).
+Condition MakeCondition(const ClusterStatus* prev, std::string type, bool value, std::string reason,
+                        std::string message, const PassInput& in) {
+  Condition c{
+      std::move(type), value ? "True" : "False", std::move(reason), std::move(message), in.now,
+      in.generation};
+  if (prev) {
+    for (const Condition& p : prev->conditions) {
+      if (p.type == c.type && p.status == c.status) c.last_transition_time = p.last_transition_time;
+    }
+  }
+  return c;
+}
+
+NodeStatus NodeOf(const ObservedNode& n, const model::ObservedCluster& o) {
+  NodeStatus s;
+  s.id = n.id;
+  s.name = n.name;
+  s.host = n.ep.host;
+  s.port = n.ep.port;
+  s.zone = n.zone;
+  s.keys = n.keys;
+  if (!n.process_running) s.flags.push_back("not-running");
+  if (!n.reachable) {
+    s.role = "unknown";
+    s.link_state = "disconnected";
+    if (n.process_running) s.flags.push_back("unreachable");
+    return s;
+  }
+  s.role = n.IsMaster() ? "master" : "replica";
+  s.master_id = n.MasterId();
+  for (const SlotRange& r : n.OwnSlots()) s.slots.push_back(r.ToString());
+  s.link_state = "connected";
+  // How the other nodes see it: the worst flag any reachable peer reports.
+  std::set<std::string> flags;
+  for (const ObservedNode& other : o.nodes) {
+    if (!other.reachable || other.name == n.name) continue;
+    const PeerView* p = other.PeerById(n.id);
+    if (!p) continue;
+    if (p->fail) flags.insert("fail");
+    if (p->pfail) flags.insert("pfail");
+    if (p->handshake) flags.insert("handshake");
+    if (!p->connected) s.link_state = "disconnected";
+  }
+  s.flags.insert(s.flags.end(), flags.begin(), flags.end());
+  return s;
+}
+
+}  // namespace
+
+ClusterStatus BuildStatus(const PassInput& in) {
+  const model::ObservedCluster& o = *in.observed;
+  const model::Plan& plan = *in.plan;
+  ClusterStatus s;
+  s.observed_generation = in.generation;
+  s.last_reconcile_at = in.now;
+  bool all_ok = true;
+  bool any = false;
+  std::set<std::string> open;
+  for (const ObservedNode& n : o.nodes) {
+    s.nodes.push_back(NodeOf(n, o));
+    if (!n.reachable) {
+      all_ok = false;
+      continue;
+    }
+    if (!any || n.slots_ok < s.slots_ok) {
+      s.slots_assigned = n.slots_assigned;
+      s.slots_ok = n.slots_ok;
+      s.slots_pfail = n.slots_pfail;
+      s.slots_fail = n.slots_fail;
+    }
+    any = true;
+    all_ok = all_ok && n.cluster_state == "ok";
+    if (n.IsMaster() && !n.OwnSlots().empty()) s.masters++;
+    if (!n.MasterId().empty()) s.replicas++;
+    for (const PeerView& p : n.peers) {
+      for (const auto& [slot, to] : p.migrating) {
+        open.insert(std::to_string(slot) + " migrating " + p.id.substr(0, 8) + " -> " +
+                    to.substr(0, 8));
+      }
+      for (const auto& [slot, from] : p.importing) {
+        open.insert(std::to_string(slot) + " importing " + p.id.substr(0, 8) + " <- " +
+                    from.substr(0, 8));
+      }
+    }
+  }
+  s.open_slots.assign(open.begin(), open.end());
+  s.cluster_state = any && all_ok ? "ok" : "fail";
+
+  bool blocked = !plan.blockers.empty() || !in.stalled.empty();
+  bool converged = plan.Converged() && in.stalled.empty();
+  std::string block_msg = !plan.blockers.empty() ? plan.blockers.front().message : in.stalled;
+  std::string progress_msg;
+  if (!plan.steps.empty()) {
+    progress_msg = "next: " + model::Describe(plan.steps.front().front());
+  } else if (!plan.waiting.empty()) {
+    progress_msg = "waiting: " + plan.waiting.front();
+  }
+  const ClusterStatus* prev = in.previous;
+  s.conditions.push_back(MakeCondition(
+      prev, "Ready", converged, converged ? "Converged" : (blocked ? "Blocked" : "Reconciling"),
+      converged ? "cluster matches its spec" : (blocked ? block_msg : progress_msg), in));
+  s.conditions.push_back(MakeCondition(prev, "Progressing", !converged && !blocked,
+                                       converged ? "Converged" : (blocked ? "Blocked" : "Acting"),
+                                       progress_msg, in));
+  s.conditions.push_back(MakeCondition(
+      prev, "Degraded", blocked,
+      blocked ? (plan.blockers.empty() ? "Stalled" : "Blocked") : "AsExpected", block_msg, in));
+  if (blocked) {
+    s.phase = "Degraded";
+  } else if (converged) {
+    s.phase = "Ready";
+  } else {
+    s.phase = in.desired->formed_before ? "Healing" : "Creating";
+  }
+  return s;
+}
+
+}  // namespace sk::reconcile

@@ -1,0 +1,26 @@
+// Builds the published ClusterStatus from one pass (pure: the time is passed in).
+#pragma once
+
+#include <string>
+
+#include "api/types/status.h"
+#include "controller/model/model.h"
+
+namespace sk::reconcile {
+
+struct PassInput {
+  const model::DesiredCluster* desired = nullptr;
+  const model::ObservedCluster* observed = nullptr;
+  const model::Plan* plan = nullptr;
+  const ClusterStatus* previous = nullptr;  // for lastTransitionTime; may be null
+  std::string now;                          // RFC 3339
+  long long generation = 0;
+  std::string stalled;  // non-empty: the diagnostic of a wait that ran out
+};
+
+ClusterStatus BuildStatus(const PassInput& in);
+
+// RFC 3339 UTC with milliseconds, e.g. "2026-11-29T22:31:13.229Z".
+std::string Rfc3339(long long unix_ms);
+
+}  // namespace sk::reconcile
