@@ -1,0 +1,80 @@
+// slotkeeper: one binary, every role (CONTRACT.md section 3).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "api/cli/cluster_setup.h"
+#include "api/cli/commands.h"
+#include "api/cli/logging.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    R"(usage: slotkeeper [--log-format text|json] [--log-level LEVEL] COMMAND ...
+
+  up -f SPEC [--api 127.0.0.1:7070] [--state-dir DIR] [--token-file FILE]
+                      agent + controller + API in the foreground: creates or adopts the
+                      cluster and keeps it healthy; Ctrl-C leaves the nodes running
+  down -f SPEC [--purge] [--state-dir DIR]
+                      stop the cluster's local nodes; --purge also deletes their data
+  render -f SPEC --out DIR
+                      write the per-node configs only, start nothing
+  plan -f SPEC [--state-dir DIR]
+                      dry run: the actions a reconcile would take now
+  check HOST:PORT... [--password-file FILE] [-o text|json]
+                      health report; exit 0 only when healthy ($REDISCLI_AUTH is honoured)
+  keyslot KEY...      CRC16(key) mod 16384, honouring {hash tags}
+  version
+
+Exit codes: 0 success, 1 failure, 2 usage or invalid spec.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string log_format = "text";
+  std::string log_level = "info";
+  // Global options may come before or after the verb.
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto take = [&](const std::string& name, std::string& into) {
+      if (a == name && i + 1 < args.size()) {
+        into = args[++i];
+        return true;
+      }
+      if (a.rfind(name + "=", 0) == 0) {
+        into = a.substr(name.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    if (take("--log-format", log_format) || take("--log-level", log_level)) continue;
+    rest.push_back(a);
+  }
+  if (sk::Status st = sk::cli::SetupLogging(log_format, log_level); !st.ok()) {
+    return sk::cli::Fail(st.error());
+  }
+  if (rest.empty() || rest[0] == "help" || rest[0] == "--help" || rest[0] == "-h") {
+    std::fputs(kUsage, rest.empty() ? stderr : stdout);
+    return rest.empty() ? 2 : 0;
+  }
+  std::string verb = rest[0];
+  std::vector<std::string> sub(rest.begin() + 1, rest.end());
+  if (verb == "up") return sk::cli::RunUp(sub);
+  if (verb == "down") return sk::cli::RunDown(sub);
+  if (verb == "render") return sk::cli::RunRender(sub);
+  if (verb == "plan") return sk::cli::RunPlan(sub);
+  if (verb == "check") return sk::cli::RunCheck(sub);
+  if (verb == "keyslot") return sk::cli::RunKeyslot(sub);
+  if (verb == "version" || verb == "--version") return sk::cli::RunVersion(sub);
+  if (verb == "controller" || verb == "agent" || verb == "apply" || verb == "get" ||
+      verb == "scale" || verb == "failover") {
+    std::fprintf(stderr, "slotkeeper: '%s' is not available in this version yet\n", verb.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "slotkeeper: unknown command '%s'\n\n%s", verb.c_str(), kUsage);
+  return 2;
+}
