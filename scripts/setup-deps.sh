@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcpprest-dev libssl-dev nlohmann-json3-dev libhiredis-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools
+  redis-server redis-tools clang-format
 )
 if [[ "${1:-}" == "--bench" ]]; then PACKAGES+=(wrk hyperfine); fi
 

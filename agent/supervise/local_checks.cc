@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "agent/supervise/process.h"
@@ -240,8 +241,14 @@ Status CheckConfigWithRedis(const std::string& redis_server, const std::string& 
   // Later lines override earlier ones. port 0 + a unix socket keeps the check off the
   // network; cluster-enabled no because with port 0 the cluster bus would still listen on
   // port 10000 (0 + 10000). The cluster-* directives are parsed and checked either way.
-  std::string input = conf;
-  input += "\nport 0\n";
+  // The node's own `dir` may not exist yet (nothing is created before the checks pass), and
+  // Redis changes into it while parsing: drop it; the temp dir below takes its place.
+  std::string input;
+  std::istringstream lines(conf);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("dir ", 0) != 0) input += line + "\n";
+  }
+  input += "port 0\n";
   input += "unixsocket " + QuoteConfigArg(tmp + "/check.sock") + "\n";
   input += "cluster-enabled no\n";
   input += "dir " + QuoteConfigArg(tmp) + "\n";

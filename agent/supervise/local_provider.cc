@@ -48,16 +48,26 @@ Status WriteIfChanged(const std::string& path, const std::string& content) {
 
 // "" when `dir` exists (created with its parents) and a file can be created in it, else the
 // reason (strerror text).
+// Why files cannot be created under `dir`, or "" when they can. Changes nothing that lasts:
+// it probes the deepest directory that already exists with a temp file it removes again.
 std::string DirProblem(const std::string& dir) {
-  Status made = MakeDirs(dir, kDirMode);
-  if (!made.ok()) {
-    const std::string& m = made.error().message();
-    size_t colon = m.rfind(": ");
-    return colon == std::string::npos ? m : m.substr(colon + 2);
+  std::string existing = dir;
+  struct stat st {};
+  while (::stat(existing.c_str(), &st) != 0) {
+    if (errno != ENOENT) return std::strerror(errno);
+    size_t slash = existing.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) {
+      existing = "/";
+      break;
+    }
+    existing.resize(slash);
   }
-  std::string probe = dir + "/.slotkeeper-probe-XXXXXX";
+  if (::stat(existing.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return existing + " is not a directory";
+  }
+  std::string probe = existing + "/.slotkeeper-probe-XXXXXX";
   int fd = ::mkstemp(probe.data());
-  if (fd < 0) return std::strerror(errno);
+  if (fd < 0) return existing + ": " + std::strerror(errno);
   ::close(fd);
   ::unlink(probe.c_str());
   return "";
@@ -205,13 +215,11 @@ Status LocalProvider::Prepare() {
   }
   version_ = *parsed;
 
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    const std::string dir = Layout(static_cast<int>(i)).dir;
-    if (std::string why = DirProblem(dir); !why.empty()) {
-      return FailedPrecondition("data dir " + root_ + " is not writable: " + why);
-    }
-  }
+  // Everything is checked before the first directory is made: a refused `up` leaves no trace.
   SK_TRY(CheckPorts());
+  if (std::string why = DirProblem(root_ + "/" + spec_.name); !why.empty()) {
+    return FailedPrecondition("data dir " + root_ + " is not writable: " + why);
+  }
 
   std::vector<std::string> confs;
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -220,6 +228,11 @@ Status LocalProvider::Prepare() {
   // One node suffices: the nodes' files differ only in port and paths.
   if (!confs.empty()) SK_TRY(CheckConfigWithRedis(redis_path_, confs[0], opts_.password));
   for (size_t i = 0; i < nodes_.size(); ++i) {
+    const std::string dir = Layout(static_cast<int>(i)).dir;
+    if (Status made = MakeDirs(dir, kDirMode); !made.ok()) {
+      return FailedPrecondition("data dir " + root_ +
+                                " is not writable: " + made.error().message());
+    }
     SK_TRY(WriteIfChanged(Layout(static_cast<int>(i)).config, confs[i]));
   }
   prepared_ = true;

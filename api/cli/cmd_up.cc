@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -84,6 +85,25 @@ rest::Response HandleApi(const rest::Request& req, reconcile::Reconciler* rec) {
   return rest::JsonError(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// The API must not take a port the cluster needs.
+Status CheckApiAddress(const std::string& api, const ClusterSpec& spec) {
+  auto ep = ParseEndpoint(api);
+  if (!ep.ok()) return InvalidArgument("--api " + api + ": " + ep.error().message());
+  for (const LocalNode& n : LocalNodes(spec)) {
+    if (ep->port == n.ep.port || ep->port == n.ep.BusPort()) {
+      return InvalidArgument("--api " + api + " collides with " +
+                             std::string(ep->port == n.ep.port ? "the port" : "the bus port") +
+                             " of node " + n.name + "; choose another --api port");
+    }
+  }
+  return Status::Ok();
+}
+
 struct UpOptions {
   std::string spec_path;
   std::string api = "127.0.0.1:7070";
@@ -133,8 +153,15 @@ int RunUp(const std::vector<std::string>& argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   rest::InitThreadPool(4);
 
+  // One daemon per cluster. A cluster dir that does not exist yet has no daemon: then the lock
+  // is taken after Prepare() made it, so that a refused `up` creates nothing.
   DaemonLock lock;
-  if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
+  bool locked = false;
+  if (Exists(ClusterDataDir(spec))) {
+    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
+    locked = true;
+  }
+  if (Status st = CheckApiAddress(opts->api, spec); !st.ok()) return Fail(st.error());
 
   std::atomic<reconcile::Reconciler*> rec_ptr{nullptr};
   auto server = rest::Server::Start(
@@ -150,6 +177,9 @@ int RunUp(const std::vector<std::string>& argv) {
   agent::LocalProvider provider(spec, local);
   auto t0 = Clock::now();
   if (Status st = provider.Prepare(); !st.ok()) return Fail(st.error());
+  if (!locked) {
+    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
+  }
   if (Status st = provider.Launch(std::chrono::milliseconds(10000 + 100 * spec.NodeCount()));
       !st.ok()) {
     provider.StopStartedThisRun();

@@ -85,6 +85,8 @@ TEST_F(UpTest, CreatesAdoptsAndStopsA3x1Cluster) {
                                  std::chrono::seconds(20), "second up ready",
                                  [&] { return up.Log(); }));
     EXPECT_THAT(up.Log(), HasSubstr("0 started, 6 adopted"));
+    // Re-running on a healthy cluster does nothing: no action is logged.
+    EXPECT_EQ(up.Log().find("reconcile="), std::string::npos) << up.Log();
     for (int i = 0; i < 6; ++i) EXPECT_EQ(NodePid(data_, "t", base() + i), pids[i]);
     EXPECT_EQ(up.Stop(), 0);
   }
@@ -327,6 +329,7 @@ TEST_F(UpTest, BadInputChangesNothing) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr(std::to_string(base() + 1)));
     EXPECT_EQ(RedisCmd(base(), {"PING"}).rfind("CONNFAIL", 0), 0u) << "nothing may start";
+    EXPECT_FALSE(Exists(data_)) << "a refused up creates nothing";
   }
   // redis-server missing.
   r = testing::RunCommand({testing::BinaryPath("slotkeeper"), "up", "-f", spec, "--api",
@@ -343,6 +346,42 @@ TEST_F(UpTest, BadInputChangesNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("/proc/slotkeeper-cannot-write"));
   EXPECT_EQ(RedisCmd(base(), {"PING"}).rfind("CONNFAIL", 0), 0u);
+}
+
+// Nodes that a crashed earlier run left half-formed: one master has part of its slots and
+// knows one peer. `up` adopts them and completes the cluster without touching what is there.
+TEST_F(UpTest, CompletesAHalfFormedCluster) {
+  std::string spec = WriteSpec(dir_.path(), Spec(3, 1));
+  ASSERT_EQ(Slotkeeper({"render", "-f", spec, "--out", data_}, dir_.path()).exit_code, 0);
+  std::vector<std::unique_ptr<testing::Background>> nodes;
+  for (int i = 0; i < 6; ++i) {
+    // Started from its own dir with its rendered config: exactly what `up` would have run.
+    nodes.push_back(std::make_unique<testing::Background>(
+        std::vector<std::string>{"/usr/bin/redis-server", NodeDir(i) + "/redis.conf"},
+        dir_.Sub("node" + std::to_string(i) + ".out"), NodeDir(i)));
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return RedisCmd(base() + 5, {"PING"}) == "PONG"; },
+                               std::chrono::seconds(10), "nodes answer"));
+  ASSERT_EQ(RedisCmd(base(), {"CLUSTER", "ADDSLOTSRANGE", "0", "1000"}), "OK");
+  ASSERT_EQ(RedisCmd(base(), {"CLUSTER", "MEET", "127.0.0.1", std::to_string(base() + 1)}), "OK");
+  std::string id0 = RedisCmd(base(), {"CLUSTER", "MYID"});
+  Up up(spec, dir_.path(), api_.base(), {"--log-format", "json"});
+  ASSERT_TRUE(WaitHealthy(base(), 6, std::chrono::seconds(30))) << up.Log();
+  EXPECT_THAT(up.Log(), HasSubstr("0 started, 6 adopted"));
+  EXPECT_EQ(RedisCmd(base(), {"CLUSTER", "MYID"}), id0) << "the node was kept, not reset";
+  EXPECT_THAT(OwnSlots(base()), ::testing::ElementsAre("0-5460"));
+  // --log-format json: one JSON object per line.
+  std::istringstream lines(up.Log());
+  int json_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    // stdout's one human line ("cluster t is ready: ...") shares the file with stderr.
+    if (line.empty() || line.rfind("cluster t is ready", 0) == 0) continue;
+    EXPECT_EQ(line.front(), '{') << line;
+    EXPECT_THAT(line, HasSubstr("\"level\":"));
+    json_lines++;
+  }
+  EXPECT_GT(json_lines, 3);
+  up.Stop();
 }
 
 TEST_F(UpTest, PlanIsADryRun) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -145,7 +146,16 @@ TEST(ProcessTest, TerminateProcess) {
   // Ignores SIGTERM: SIGKILL after the grace period.
   Result<int> stubborn = Spawn(Cmd({"/bin/sh", "-c", "trap '' TERM; exec sleep 30"}));
   ASSERT_TRUE(stubborn.ok());
-  std::this_thread::sleep_for(milliseconds(100));  // let the trap be set before exec
+  // Wait until sh has set the trap and exec'ed sleep (an ignored signal stays ignored across
+  // exec); a fixed sleep is not enough on a loaded machine.
+  auto comm = [&] {
+    std::ifstream f("/proc/" + std::to_string(*stubborn) + "/comm");
+    std::string c;
+    std::getline(f, c);
+    return c;
+  };
+  for (int i = 0; i < 500 && comm() != "sleep"; ++i) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_EQ(comm(), "sleep");
   auto start = Clock::now();
   EXPECT_TRUE(TerminateProcess(*stubborn, milliseconds(300)).ok());
   EXPECT_GE(Clock::now() - start, milliseconds(300));
