@@ -7,6 +7,7 @@
 // the others under a Supervisor.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -47,9 +48,19 @@ class LocalProvider : public NodeProvider {
   // kUnavailable (exit 1) for the environment: missing redis-server, unwritable data dir,
   // a port taken by a process that is not this cluster's node (naming port and node).
   Status Prepare();
-  // Adopts running nodes and starts the rest; waits until every node answers PING
-  // (bounded; the error names the node and the last lines of its log).
+  // Adopts the nodes of this cluster that already run. Quick: starts nothing.
+  void AdoptRunning();
+  // Adopts running nodes and starts the rest, lowest index first; does not wait for them to
+  // answer. Safe to run on its own thread while the controller works with Nodes(), which
+  // reports the nodes it has yet to start as queued.
+  Status Start();
+  // Waits until every node answers PING (bounded; the error names the node and the last
+  // lines of its log when it exited instead).
+  Status WaitReady(std::chrono::milliseconds ready_timeout);
+  // Start() then WaitReady().
   Status Launch(std::chrono::milliseconds ready_timeout);
+  // Makes a running Start() stop starting nodes and WaitReady() return (kAborted) soon.
+  void Cancel() { cancel_ = true; }
   // Names of the nodes this Launch() started (as opposed to adopted).
   std::vector<std::string> StartedThisRun() const;
   // Stops every node this run started (used when bootstrap is refused: nothing is left).
@@ -70,7 +81,6 @@ class LocalProvider : public NodeProvider {
   RenderInput InputFor(int index) const;
   Status CheckPorts();
   Status LaunchNode(int index);
-  Status WaitReady(std::chrono::milliseconds ready_timeout);
   void RecordExit(const std::string& name, const Supervisor::State& state);
 
   ClusterSpec spec_;
@@ -83,6 +93,10 @@ class LocalProvider : public NodeProvider {
   mutable std::mutex mu_;
   std::vector<std::string> started_;
   std::vector<bool> adopted_;
+  std::vector<bool> fresh_;   // per node: found with an empty dir and not running by Prepare()
+  std::vector<bool> queued_;  // per node: Start() has yet to launch it
+  std::mutex launch_mu_;      // one LaunchNode at a time
+  std::atomic<bool> cancel_{false};
   std::vector<int> adoptable_;                    // per node: PID found running by Prepare()
   std::map<std::string, std::string> last_exit_;  // enriched with time and last log line
   bool prepared_ = false;

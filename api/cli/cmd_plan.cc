@@ -20,27 +20,15 @@ namespace {
 
 // What a stopped node will look like once started: its nodes-<port>.conf, else a fresh node.
 model::ObservedNode Predict(const ClusterSpec& spec, const LocalNode& node) {
-  model::ObservedNode n;
-  n.name = node.name;
-  n.ep = node.ep;
-  n.host = node.ep.host;
-  n.process_running = false;
-  n.synthetic = true;
-  n.reachable = true;
-  n.cluster_state = "fail";
-  n.repl.role = "master";
+  model::ObservedNode n = observe::PredictFresh({node.name, node.ep, node.ep.host, "", false});
   agent::NodeLayout layout =
       agent::LayoutFor(AbsolutePath(spec.local.data_dir), spec.name, node.ep.port);
   auto text = ReadFile(layout.dir + "/" + layout.nodes_conf_name);
   auto table =
       text.ok() ? redis::ParseClusterNodes(*text) : Result<redis::NodeTable>(redis::NodeTable{});
   const redis::NodeEntry* self = table.ok() ? table->Myself() : nullptr;
-  if (!self) {
-    n.id = "(new id of " + node.name + ")";
-    n.peers.push_back({.id = n.id, .ep = n.ep, .myself = true, .master = true, .connected = true});
-    n.known_nodes = 1;
-    return n;
-  }
+  if (!self) return n;
+  n.peers.clear();
   n.id = self->id;
   n.current_epoch = std::max(0LL, table->current_epoch);
   for (const redis::NodeEntry& e : table->nodes) {

@@ -180,14 +180,6 @@ int RunUp(const std::vector<std::string>& argv) {
   if (!locked) {
     if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
   }
-  if (Status st = provider.Launch(std::chrono::milliseconds(10000 + 100 * spec.NodeCount()));
-      !st.ok()) {
-    provider.StopStartedThisRun();
-    return Fail(st.error());
-  }
-  auto started = provider.StartedThisRun();
-  spdlog::info("cluster={} {} nodes: {} started, {} adopted; API on http://{}", spec.name,
-               spec.NodeCount(), started.size(), spec.NodeCount() - started.size(), opts->api);
 
   reconcile::Options ropts;
   ropts.client = ClientOptionsFor(loaded->password);
@@ -200,8 +192,31 @@ int RunUp(const std::vector<std::string>& argv) {
         rec->Wake();
       });
 
+  provider.AdoptRunning();  // before the first pass, so that it sees them running
   std::atomic<bool> stop{false};
   std::atomic<int> exit_code{0};
+  std::atomic<bool> launch_failed{false};
+  std::atomic<bool> blocked{false};
+  // Nodes are still starting: the reconciler already works with those that answer (a
+  // master's slots must come within 2 s of its start), while this watches that every node
+  // comes up, and gives up naming the node and its log if one dies instead.
+  std::thread ready([&] {
+    Status st = provider.Start();
+    if (st.ok()) {
+      st = provider.WaitReady(std::chrono::milliseconds(10000 + 100 * spec.NodeCount()));
+    }
+    if (st.ok()) {
+      auto started = provider.StartedThisRun();
+      spdlog::info("cluster={} {} nodes: {} started, {} adopted; API on http://{}", spec.name,
+                   spec.NodeCount(), started.size(), spec.NodeCount() - started.size(), opts->api);
+    }
+    if (st.ok() || stop.load()) return;
+    spdlog::error("cluster={} {}", spec.name, st.error().message());
+    std::fprintf(stderr, "slotkeeper: %s\n", st.error().message().c_str());
+    launch_failed = true;
+    exit_code = 1;
+    ::kill(::getpid(), SIGTERM);
+  });
   std::thread worker([&] {
     Status st = rec->Converge(stop);
     if (stop.load()) return;
@@ -215,12 +230,9 @@ int RunUp(const std::vector<std::string>& argv) {
       std::fflush(stdout);
     } else if (st.error().code() == Code::kFailedPrecondition) {
       spdlog::error("cluster={} cannot be formed: {}", spec.name, st.error().message());
-      if (!started.empty()) {
-        spdlog::info("cluster={} stopping the {} nodes this run started", spec.name,
-                     started.size());
-        provider.StopStartedThisRun();
-      }
+      blocked = true;
       exit_code = 1;
+      provider.Cancel();            // no further node starts
       ::kill(::getpid(), SIGTERM);  // wakes the sigwait below
       return;
     } else {
@@ -236,6 +248,16 @@ int RunUp(const std::vector<std::string>& argv) {
   stop = true;
   rec->Wake();
   worker.join();
+  provider.Cancel();
+  ready.join();
+  // A cluster that cannot be formed leaves nothing behind that this run started.
+  if (launch_failed.load() || blocked.load()) {
+    auto started = provider.StartedThisRun();
+    if (!started.empty()) {
+      spdlog::info("cluster={} stopping the {} nodes this run started", spec.name, started.size());
+      provider.StopStartedThisRun();
+    }
+  }
   (*server)->Stop();
   rec_ptr = nullptr;
   return exit_code.load();

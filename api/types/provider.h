@@ -23,6 +23,11 @@ struct NodeRuntime {
   bool adopted = false;   // found running at start rather than started by us
   int restarts = 0;       // restarts after unexpected exits
   std::string last_exit;  // e.g. "exited with status 1 at 12:00:01: <last log line>"
+  // Started (or about to be started) by this run from a directory with no cluster state and
+  // no data: until it answers, the controller may count on it coming up as an empty node.
+  bool fresh = false;
+  // Not running yet, but the provider is about to start it (a start in progress).
+  bool queued = false;
 };
 
 class NodeProvider {

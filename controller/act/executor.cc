@@ -27,79 +27,102 @@ int BusySlot(const std::string& err) {
 
 }  // namespace
 
+Executor::Executor(observe::ClientPool& pool, NodeProvider* provider,
+                   const model::ObservedCluster& seen)
+    : pool_(pool), provider_(provider) {
+  for (const model::ObservedNode& n : seen.nodes) {
+    endpoints_[n.name] = n.ep;
+    addslotsrange_[n.name] = n.HasAddSlotsRange();
+  }
+}
+
 std::vector<ActionResult> Executor::Run(const std::vector<Action>& step) {
+  // Waves: runs of actions of one kind. Within a wave each node gets one pipeline, all are
+  // sent before any reply is read; a wave ends before the next begins, so a CONFIG SET on a
+  // master is applied before the REPLICATEs that follow it.
   std::vector<ActionResult> out;
   size_t i = 0;
   while (i < step.size()) {
-    const std::string& node = model::ActionNode(step[i]);
-    std::vector<const Action*> group;
-    while (i < step.size() && model::ActionNode(step[i]) == node) group.push_back(&step[i++]);
-    Status st = RunGroup(node, group, out);
-    if (!st.ok()) {
-      // The whole group failed before any reply (connection): report it for each action.
-      for (const Action* a : group) out.push_back({*a, st});
+    std::string_view kind = model::ActionKind(step[i]);
+    std::vector<Group> groups;
+    std::map<std::string, size_t> group_of;
+    for (; i < step.size() && model::ActionKind(step[i]) == kind; ++i) {
+      const std::string& node = model::ActionNode(step[i]);
+      auto [it, fresh] = group_of.emplace(node, groups.size());
+      if (fresh) groups.push_back(Group{node, {}, {}, {}, nullptr});
+      groups[it->second].actions.push_back(&step[i]);
+    }
+    std::vector<std::vector<ActionResult>> results(groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) SendGroup(groups[g], results[g]);
+    for (size_t g = 0; g < groups.size(); ++g) ReceiveGroup(groups[g], results[g]);
+    for (auto& r : results) {
+      for (auto& x : r) out.push_back(std::move(x));
     }
   }
   return out;
 }
 
-Status Executor::RunGroup(const std::string& node, const std::vector<const Action*>& group,
-                          std::vector<ActionResult>& out) {
+void Executor::SendGroup(Group& g, std::vector<ActionResult>& out) {
   // Starting a process goes through the provider, not Redis.
-  if (std::holds_alternative<model::StartNode>(*group.front())) {
-    for (const Action* a : group) {
-      Status st = provider_ ? provider_->StartNode(node)
-                            : FailedPrecondition("no provider can start " + node);
+  if (std::holds_alternative<model::StartNode>(*g.actions.front())) {
+    for (const Action* a : g.actions) {
+      Status st = provider_ ? provider_->StartNode(g.node)
+                            : FailedPrecondition("no provider can start " + g.node);
       out.push_back({*a, st});
     }
-    return Status::Ok();
+    return;
   }
-  auto ep = endpoints_.find(node);
-  if (ep == endpoints_.end()) return Internal("unknown node " + node);
-  SK_ASSIGN_OR_RETURN(redis::RedisClient * client, pool_.Get(ep->second));
-
-  auto has_range = addslotsrange_.find(node);
-  if (has_range == addslotsrange_.end()) {
-    auto info = client->Call({"INFO", "server"});
-    bool modern = false;
-    if (info.ok()) {
-      auto fields = redis::ParseInfo(info->str);
-      modern = std::atoi(fields["redis_version"].c_str()) >= 7;  // ADDSLOTSRANGE: 7.0
-    }
-    has_range = addslotsrange_.emplace(node, modern).first;
+  auto ep = endpoints_.find(g.node);
+  if (ep == endpoints_.end()) {
+    for (const Action* a : g.actions) out.push_back({*a, Internal("unknown node " + g.node)});
+    return;
   }
-
-  // Preconditions that need a fresh read come first, per action.
+  auto client = pool_.Get(ep->second);
+  if (!client.ok()) {
+    for (const Action* a : g.actions) out.push_back({*a, client.error()});
+    return;
+  }
   std::vector<std::vector<std::string>> cmds;
-  std::vector<size_t> counts;
-  std::vector<const Action*> sent;
-  for (const Action* a : group) {
+  for (const Action* a : g.actions) {
+    // Preconditions that need a fresh read are checked right before sending.
     if (std::holds_alternative<model::ResetHard>(*a)) {
-      Status ok = CheckResetAllowed(*client);
-      if (!ok.ok()) {
+      if (Status ok = CheckResetAllowed(**client); !ok.ok()) {
         out.push_back({*a, ok});
         continue;
       }
     }
-    auto c = Commands(*a, has_range->second);
-    counts.push_back(c.size());
-    sent.push_back(a);
+    auto c = Commands(*a, addslotsrange_[g.node]);
+    g.counts.push_back(c.size());
+    g.sent.push_back(a);
     for (auto& cmd : c) cmds.push_back(std::move(cmd));
   }
-  if (cmds.empty()) return Status::Ok();
-  auto replies = client->Pipeline(cmds);
-  if (!replies.ok()) {
+  if (cmds.empty()) return;
+  if (Status st = (*client)->Send(cmds); !st.ok()) {
     pool_.Drop(ep->second);
-    for (const Action* a : sent) out.push_back({*a, replies.error()});
-    return Status::Ok();
+    for (const Action* a : g.sent) out.push_back({*a, st.error()});
+    g.sent.clear();
+    return;
+  }
+  g.client = *client;
+}
+
+void Executor::ReceiveGroup(Group& g, std::vector<ActionResult>& out) {
+  if (!g.client) return;
+  size_t total = 0;
+  for (size_t c : g.counts) total += c;
+  auto replies = g.client->Receive(total);
+  if (!replies.ok()) {
+    pool_.Drop(endpoints_[g.node]);
+    for (const Action* a : g.sent) out.push_back({*a, replies.error()});
+    return;
   }
   size_t at = 0;
-  for (size_t k = 0; k < sent.size(); ++k) {
-    std::vector<Reply> mine(replies->begin() + at, replies->begin() + at + counts[k]);
-    at += counts[k];
-    out.push_back({*sent[k], Judge(*sent[k], *client, mine)});
+  for (size_t k = 0; k < g.sent.size(); ++k) {
+    std::vector<Reply> mine(replies->begin() + static_cast<long>(at),
+                            replies->begin() + static_cast<long>(at + g.counts[k]));
+    at += g.counts[k];
+    out.push_back({*g.sent[k], Judge(*g.sent[k], *g.client, mine)});
   }
-  return Status::Ok();
 }
 
 // RESET HARD flushes the node: refuse unless a fresh read shows no key and no slot.

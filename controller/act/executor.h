@@ -1,7 +1,8 @@
 // Executor: runs one plan step against live nodes.
 //
-// Actions run in the order given; consecutive actions for the same node share one pipeline
-// (a 100-node create sends its MEETs as 100 pipelines, not 4,950 round trips). Each action
+// Actions run in waves of one kind, in the order given; within a wave every node gets one
+// pipeline and all pipelines are sent before any reply is read (a 100-node create sends its
+// 4,950 MEETs as 100 concurrent pipelines, not 4,950 round trips). Each action
 // that could harm re-checks its precondition on a fresh read first (RESET HARD only on a node
 // with no key and no slot), and "already done" answers count as success (a slot that is
 // already ours is not an error), so running a step twice is harmless.
@@ -25,17 +26,25 @@ struct ActionResult {
 
 class Executor {
  public:
-  // `endpoints` maps node names to addresses; `provider` may be null (no StartNode then).
-  Executor(observe::ClientPool& pool, NodeProvider* provider,
-           std::map<std::string, Endpoint> endpoints)
-      : pool_(pool), provider_(provider), endpoints_(std::move(endpoints)) {}
+  // `seen` is the observation the step was planned from: node addresses and server versions
+  // (ADDSLOTSRANGE needs 7.0). `provider` may be null (no StartNode then).
+  Executor(observe::ClientPool& pool, NodeProvider* provider, const model::ObservedCluster& seen);
 
-  // Runs every action of `step`, even after a failure, and reports each outcome.
+  // Runs every action of `step`, even after a failure, and reports each outcome in order.
+  // All nodes get their commands before any reply is read.
   std::vector<ActionResult> Run(const std::vector<model::Action>& step);
 
  private:
-  Status RunGroup(const std::string& node, const std::vector<const model::Action*>& group,
-                  std::vector<ActionResult>& out);
+  // The actions of one wave for one node, sent as one pipeline.
+  struct Group {
+    std::string node;
+    std::vector<const model::Action*> actions;
+    std::vector<const model::Action*> sent;
+    std::vector<size_t> counts;  // commands per sent action
+    redis::RedisClient* client = nullptr;
+  };
+  void SendGroup(Group& g, std::vector<ActionResult>& out);
+  void ReceiveGroup(Group& g, std::vector<ActionResult>& out);
   Status CheckResetAllowed(redis::RedisClient& c);
   // The commands one action sends; empty when it needs no Redis command.
   std::vector<std::vector<std::string>> Commands(const model::Action& a, bool addslotsrange);

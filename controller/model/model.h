@@ -80,6 +80,9 @@ struct ObservedNode {
   bool reachable = false;       // answered this pass
   std::string error;            // why not, when unreachable
   bool synthetic = false;       // not running: predicted from its files (plan dry run)
+  // Runs but does not answer yet, started from an empty dir: predicted as an empty node
+  // (reachable, synthetic). The planner counts on it but sends it nothing.
+  bool starting = false;
 
   std::string id;               // CLUSTER MYID
   std::vector<PeerView> peers;  // its CLUSTER NODES, itself included

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "controller/redis/cluster_nodes.h"
 
@@ -28,6 +29,10 @@ Result<redis::RedisClient*> ClientPool::Get(const Endpoint& ep) {
 }
 
 namespace {
+
+// CLUSTER MYID, CLUSTER NODES, CLUSTER INFO, DBSIZE, INFO server, INFO replication; then one
+// CONFIG GET per managed setting.
+constexpr size_t kFixedCommands = 6;
 
 PeerView ToPeer(const redis::NodeEntry& e) {
   PeerView p;
@@ -83,8 +88,9 @@ Status Fill(ObservedNode& n, const std::vector<redis::Reply>& replies,
   n.slots_fail = IntOf(cinfo, "cluster_slots_fail");
   if (replies.size() < 4 || replies[3].IsError()) return Internal("no reply to DBSIZE");
   SK_ASSIGN_OR_RETURN(n.keys, replies[3].AsInteger());
-  SK_ASSIGN_OR_RETURN(std::string info, text(4, "INFO"));
-  auto i = redis::ParseInfo(info);
+  SK_ASSIGN_OR_RETURN(std::string server, text(4, "INFO server"));
+  SK_ASSIGN_OR_RETURN(std::string replication, text(5, "INFO replication"));
+  auto i = redis::ParseInfo(server + replication);
   n.version = StrOf(i, "redis_version");
   n.repl.role = StrOf(i, "role");
   n.repl.link_up = StrOf(i, "master_link_status") == "up";
@@ -92,8 +98,8 @@ Status Fill(ObservedNode& n, const std::vector<redis::Reply>& replies,
   n.repl.offset = std::atoll(
       StrOf(i, n.repl.role == "slave" ? "slave_repl_offset" : "master_repl_offset").c_str());
   n.repl.connected_replicas = IntOf(i, "connected_slaves");
-  for (size_t k = 0; k < config_keys.size() && 5 + k < replies.size(); ++k) {
-    const redis::Reply& r = replies[5 + k];
+  for (size_t k = 0; k < config_keys.size() && kFixedCommands + k < replies.size(); ++k) {
+    const redis::Reply& r = replies[kFixedCommands + k];
     // CONFIG GET answers [name, value], or [] for a name the server does not know.
     if (r.type == redis::Reply::Type::kArray && r.elements.size() >= 2) {
       n.config[config_keys[k]] = r.elements[1].str;
@@ -104,47 +110,97 @@ Status Fill(ObservedNode& n, const std::vector<redis::Reply>& replies,
 
 }  // namespace
 
-ObservedNode ObserveNode(ClientPool& pool, const Target& t,
-                         const std::vector<std::string>& config_keys) {
+namespace {
+
+ObservedNode Blank(const Target& t) {
   ObservedNode n;
   n.name = t.name;
   n.ep = t.ep;
   n.host = t.host;
   n.zone = t.zone;
   n.process_running = t.process_running;
-  if (!t.process_running) {
-    n.error = "process not running";
-    return n;
-  }
-  auto client = pool.Get(t.ep);
-  if (!client.ok()) {
-    n.error = client.error().message();
-    return n;
-  }
-  std::vector<std::vector<std::string>> cmds = {
-      {"CLUSTER", "MYID"}, {"CLUSTER", "NODES"}, {"CLUSTER", "INFO"}, {"DBSIZE"}, {"INFO"}};
-  for (const std::string& key : config_keys) cmds.push_back({"CONFIG", "GET", key});
-  auto replies = (*client)->Pipeline(cmds);
-  if (!replies.ok()) {
-    pool.Drop(t.ep);
-    n.error = replies.error().message();
-    return n;
-  }
-  Status st = Fill(n, *replies, config_keys);
-  if (!st.ok()) {
-    n.error = st.error().message();
-    n.peers.clear();
-    return n;
-  }
-  n.reachable = true;
   return n;
+}
+
+}  // namespace
+
+ObservedNode PredictFresh(const Target& t) {
+  ObservedNode n = Blank(t);
+  n.reachable = true;
+  n.synthetic = true;
+  n.id = "(new id of " + t.name + ")";
+  n.cluster_state = "fail";
+  n.known_nodes = 1;
+  n.repl.role = "master";
+  n.peers.push_back({.id = n.id, .ep = n.ep, .myself = true, .master = true, .connected = true});
+  return n;
+}
+
+ObservedNode ObserveNode(ClientPool& pool, const Target& t,
+                         const std::vector<std::string>& config_keys) {
+  return std::move(Observe(pool, {t}, config_keys).nodes.front());
 }
 
 model::ObservedCluster Observe(ClientPool& pool, const std::vector<Target>& targets,
                                const std::vector<std::string>& config_keys) {
+  std::vector<std::vector<std::string>> cmds = {{"CLUSTER", "MYID"}, {"CLUSTER", "NODES"},
+                                                {"CLUSTER", "INFO"}, {"DBSIZE"},
+                                                {"INFO", "server"},  {"INFO", "replication"}};
+  for (const std::string& key : config_keys) cmds.push_back({"CONFIG", "GET", key});
   model::ObservedCluster o;
   o.nodes.reserve(targets.size());
-  for (const Target& t : targets) o.nodes.push_back(ObserveNode(pool, t, config_keys));
+  // Every node gets its pipeline before any reply is read: one round trip for the whole
+  // cluster instead of one per node, and the nodes work in parallel.
+  std::vector<redis::RedisClient*> sent(targets.size(), nullptr);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    ObservedNode& n = o.nodes.emplace_back(Blank(targets[i]));
+    if (!n.process_running) {
+      n.error = "process not running";
+      continue;
+    }
+    auto client = pool.Get(n.ep);
+    if (!client.ok()) {
+      n.error = client.error().message();
+      continue;
+    }
+    if (Status st = (*client)->Send(cmds); !st.ok()) {
+      pool.Drop(n.ep);
+      n.error = st.error().message();
+      continue;
+    }
+    sent[i] = *client;
+  }
+  std::set<Endpoint> dropped;  // a dropped client is gone: never read from it again
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!sent[i]) continue;
+    ObservedNode& n = o.nodes[i];
+    if (dropped.count(n.ep)) {
+      n.error = "connection lost";
+      continue;
+    }
+    auto replies = sent[i]->Receive(cmds.size());
+    if (!replies.ok()) {
+      pool.Drop(n.ep);
+      dropped.insert(n.ep);
+      n.error = replies.error().message();
+      continue;
+    }
+    if (Status st = Fill(n, *replies, config_keys); !st.ok()) {
+      n.error = st.error().message();
+      n.peers.clear();
+      continue;
+    }
+    n.reachable = true;
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    ObservedNode& n = o.nodes[i];
+    if (!n.reachable && targets[i].fresh) {
+      std::string why = n.error;
+      n = PredictFresh(targets[i]);
+      n.starting = true;
+      n.error = why;
+    }
+  }
   return o;
 }
 

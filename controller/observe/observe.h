@@ -38,7 +38,14 @@ struct Target {
   std::string host;
   std::string zone;
   bool process_running = true;
+  // Started (or queued to start) from an empty dir and not yet seen answering: while it does
+  // not answer, it is reported as a starting empty node rather than as unreachable.
+  bool fresh = false;
 };
+
+// What a node started from an empty dir will look like: a master with a placeholder ID,
+// knowing no peer, no slot, no key.
+model::ObservedNode PredictFresh(const Target& t);
 
 model::ObservedNode ObserveNode(ClientPool& pool, const Target& t,
                                 const std::vector<std::string>& config_keys);

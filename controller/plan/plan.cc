@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "controller/plan/internal.h"
 #include "controller/plan/placement.h"
@@ -160,25 +162,37 @@ struct ShardMap {
 ShardMap MatchShards(const DesiredCluster& d, const std::vector<const ObservedNode*>& live) {
   ShardMap m;
   m.master.assign(d.shard_slots.size(), nullptr);
+  std::vector<int> shard_of(kSlots, -1);
+  for (size_t k = 0; k < d.shard_slots.size(); ++k) {
+    for (const SlotRange& r : d.shard_slots[k]) {
+      for (int s = std::max(0, r.start); s <= std::min(kSlots - 1, r.end); ++s) {
+        shard_of[s] = static_cast<int>(k);
+      }
+    }
+  }
   struct Pair {
     int count;
     size_t shard;
     size_t node;
   };
   std::vector<Pair> pairs;
-  for (size_t k = 0; k < d.shard_slots.size(); ++k) {
-    std::vector<bool> want = internal::SlotBits(d.shard_slots[k]);
-    for (size_t i = 0; i < live.size(); ++i) {
-      if (!live[i]->IsMaster()) continue;
-      int c = 0;
-      for (const SlotRange& r : live[i]->OwnSlots()) {
-        for (int s = r.start; s <= r.end; ++s) c += want[s] ? 1 : 0;
+  std::vector<int> per_shard(d.shard_slots.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!live[i]->IsMaster()) continue;
+    std::fill(per_shard.begin(), per_shard.end(), 0);
+    for (const SlotRange& r : live[i]->OwnSlots()) {
+      for (int s = std::max(0, r.start); s <= std::min(kSlots - 1, r.end); ++s) {
+        if (shard_of[s] >= 0) per_shard[shard_of[s]]++;
       }
-      if (c > 0) pairs.push_back({c, k, i});
+    }
+    for (size_t k = 0; k < per_shard.size(); ++k) {
+      if (per_shard[k] > 0) pairs.push_back({per_shard[k], k, i});
     }
   }
-  std::stable_sort(pairs.begin(), pairs.end(),
-                   [](const Pair& a, const Pair& b) { return a.count > b.count; });
+  // Most slots first; ties by shard, then node order (stable: deterministic).
+  std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) {
+    return a.count != b.count ? a.count > b.count : a.shard < b.shard;
+  });
   std::set<size_t> used;
   for (const Pair& p : pairs) {
     if (m.master[p.shard] || used.count(p.node)) continue;
@@ -195,11 +209,11 @@ ShardMap MatchShards(const DesiredCluster& d, const std::vector<const ObservedNo
 
 // Slots that no reachable node's view assigns to anyone.
 std::vector<bool> UnassignedEverywhere(const std::vector<const ObservedNode*>& live) {
-  std::vector<bool> assigned(kSlots, false);
+  std::vector<char> assigned(kSlots, 0);
   for (const ObservedNode* n : live) {
     for (const PeerView& p : n->peers) {
       for (const SlotRange& r : p.slots) {
-        for (int s = r.start; s <= r.end; ++s) assigned[s] = true;
+        for (int s = std::max(0, r.start); s <= std::min(kSlots - 1, r.end); ++s) assigned[s] = 1;
       }
     }
   }
@@ -265,6 +279,9 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
   for (size_t i = 0; i < need_master.size() && i < picked.size(); ++i) {
     shards.master[need_master[i]] = candidate_nodes[picked[i]];
   }
+  // All epochs first, then all slots: two waves for the executor instead of two per node.
+  std::vector<Action> epochs;
+  std::vector<Action> adds;
   for (size_t k = 0; k < d.shard_slots.size(); ++k) {
     std::vector<SlotRange> want = Intersect(d.shard_slots[k], free);
     if (want.empty()) continue;
@@ -273,40 +290,87 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
       r.notes.push_back("no empty node left to serve slots " + RangesToString(want));
       continue;
     }
+    if (m->starting) continue;  // its slots come in the pass after it first answers
     // Distinct config epochs before the first MEET, as redis-cli does; SET-CONFIG-EPOCH only
     // works on a node that knows no peer and has epoch 0.
     if (creating || (IsFresh(*m) && m->current_epoch == 0)) {
       r.actions.push_back(
           model::SetConfigEpoch{m->name, max_epoch + 1 + static_cast<long long>(k)});
     }
-    r.actions.push_back(model::AddSlots{m->name, want});
+    adds.push_back(model::AddSlots{m->name, want});
   }
+  for (Action& a : epochs) r.actions.push_back(std::move(a));
+  for (Action& a : adds) r.actions.push_back(std::move(a));
+}
+
+// One MEET introduces both sides of a pair that knows nothing. The sender learns the other's
+// slots at once (the receiver PINGs it right after the handshake, as a known sender), the
+// receiver only from a later PING: so the side with fewer slots sends it (a replica to its
+// future master), and between equals the higher index.
+bool SendsTheMeet(const ObservedNode& a, const ObservedNode& b, size_t i, size_t j) {
+  int sa = CountSlots(a.OwnSlots());
+  int sb = CountSlots(b.OwnSlots());
+  return sa != sb ? sa < sb : i > j;
 }
 
 // Every node must know every other; the node that lacks the knowledge sends the MEET. Once
 // joined, a node learns a master's slots only from that master's next PING (a handshake
 // carries none), which can take up to node-timeout/2: a MEET from the master to the node
 // delivers them at once (the receiver updates the slots of a known sender).
-void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*>& live,
+void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*>& all,
                     StepResult& r) {
+  // Nodes still starting are met once they answer.
+  std::vector<const ObservedNode*> live;
+  for (const ObservedNode* n : all) {
+    if (!n->starting) live.push_back(n);
+  }
+  // Per viewer, who owns each slot: built once per viewer, and only for viewers whose view
+  // differs from some master's claim (a converged 100-node cluster builds none).
+  std::vector<std::vector<const PeerView*>> owners(live.size());
+  auto owner_map = [&](size_t i) -> const std::vector<const PeerView*>& {
+    if (owners[i].empty()) {
+      owners[i].assign(kSlots, nullptr);
+      for (const PeerView& p : live[i]->peers) {
+        for (const SlotRange& sr : p.slots) {
+          for (int s = std::max(0, sr.start); s <= std::min(kSlots - 1, sr.end); ++s) {
+            owners[i][s] = &p;
+          }
+        }
+      }
+    }
+    return owners[i];
+  };
+  // Per viewer, its peers by ID and the addresses it is handshaking with.
+  std::vector<std::unordered_map<std::string_view, const PeerView*>> by_id(live.size());
+  std::vector<std::set<Endpoint>> shaking(live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    for (const PeerView& p : live[i]->peers) {
+      if (p.handshake) {
+        shaking[i].insert(p.ep);
+      } else {
+        by_id[i][p.id] = &p;
+      }
+    }
+  }
+  auto known = [&](size_t viewer, const std::string& id) -> const PeerView* {
+    auto it = by_id[viewer].find(id);
+    return it == by_id[viewer].end() ? nullptr : it->second;
+  };
   for (size_t i = 0; i < live.size(); ++i) {
     for (size_t j = 0; j < live.size(); ++j) {
       if (i == j) continue;
       const ObservedNode& a = *live[i];
       const ObservedNode& b = *live[j];
       if (a.id == b.id) continue;
-      const PeerView* a_b = a.PeerById(b.id);
-      const PeerView* b_a = b.PeerById(a.id);
-      bool a_knows = a_b && !a_b->handshake;
-      bool b_knows = b_a && !b_a->handshake;
-      bool a_shaking = a.HandshakingWith(b.ep);
-      bool b_shaking = b.HandshakingWith(a.ep);
+      const PeerView* a_b = known(i, b.id);
+      bool a_knows = a_b != nullptr;
+      bool b_knows = known(j, a.id) != nullptr;
+      bool a_shaking = shaking[i].count(b.ep) > 0;
+      bool b_shaking = shaking[j].count(a.ep) > 0;
       if (!a_knows) {
         if (a_shaking || (!b_knows && b_shaking)) {
           r.waiting.push_back(a.name + " is handshaking with " + b.name);
-        } else if (b_knows || i < j) {
-          // One MEET introduces both sides, so for a pair that knows nothing the lower index
-          // sends it.
+        } else if (b_knows || SendsTheMeet(a, b, i, j)) {
           r.actions.push_back(model::Meet{a.name, b.ep, "join " + b.name});
         }
         continue;
@@ -317,18 +381,14 @@ void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*
       if (NormalizeRanges(a_b->slots) == NormalizeRanges(claim)) continue;
       // Only slots that a sees unassigned can be taught by a MEET; a different owner in a's
       // view is settled by epochs (UPDATE messages), not by us.
-      std::vector<bool> a_assigned(kSlots, false);
-      for (const PeerView& p : a.peers) {
-        if (p.id == b.id) continue;
-        for (const SlotRange& sr : p.slots) {
-          for (int s = sr.start; s <= sr.end; ++s) a_assigned[s] = true;
-        }
-      }
+      const std::vector<const PeerView*>& a_owner = owner_map(i);
       bool teachable = true;
       for (const SlotRange& sr : claim) {
-        for (int s = sr.start; s <= sr.end && teachable; ++s) teachable = !a_assigned[s];
+        for (int s = sr.start; s <= sr.end && teachable; ++s) {
+          teachable = a_owner[s] == nullptr || a_owner[s]->id == b.id;
+        }
       }
-      if (teachable && !b.HandshakingWith(a.ep)) {
+      if (teachable && !b_shaking) {
         r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its slots yet"});
       } else {
         r.waiting.push_back(a.name + " does not see " + b.name + "'s slots yet");
@@ -358,6 +418,7 @@ void PlanReplicas(const DesiredCluster& d, const std::vector<const ObservedNode*
     if (shards.master[k]) seats[k].master_host = shards.master[k]->host;
   }
   for (const ObservedNode* n : live) {
+    if (n->starting) continue;  // attached once it answers
     std::string master = n->MasterId();
     if (!master.empty()) {
       auto it = shard_of_master.find(master);
@@ -430,6 +491,7 @@ bool ReplicasSettling(const ObservedNode& master, const std::vector<const Observ
 void PlanConfig(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
                 StepResult& r) {
   for (const ObservedNode* n : live) {
+    if (n->starting) continue;
     for (const auto& [key, value] : d.runtime_config) {
       auto it = n->config.find(key);
       if (it == n->config.end() || it->second == value) continue;
@@ -446,11 +508,14 @@ void CollectWaits(const DesiredCluster& d, const ObservedCluster& o,
   for (const ObservedNode& n : o.nodes) {
     if (!n.process_running) {
       r.waiting.push_back(n.name + " is not running");
+    } else if (n.starting) {
+      r.waiting.push_back(n.name + " is starting");
     } else if (!n.reachable) {
       r.waiting.push_back(NodeRef(n) + " does not answer: " + n.error);
     }
   }
   for (const ObservedNode* n : live) {
+    if (n->starting) continue;
     if (n->cluster_state != "ok")
       r.waiting.push_back("cluster_state is " + n->cluster_state + " on " + n->name);
     if (!n->MasterId().empty()) {
@@ -475,6 +540,24 @@ void CollectWaits(const DesiredCluster& d, const ObservedCluster& o,
   }
 }
 
+// A master that gets a replica in this step keeps its lowered sync delay, even if the
+// settings rule would restore it (its earlier replicas are in sync, the new one is not).
+std::vector<Action> KeepSyncDelayLow(std::vector<Action> actions) {
+  std::set<std::string> attaching;
+  for (const Action& a : actions) {
+    if (auto* r = std::get_if<model::Replicate>(&a)) attaching.insert(r->master_name);
+  }
+  std::vector<Action> out;
+  for (Action& a : actions) {
+    auto* c = std::get_if<model::ConfigSet>(&a);
+    if (c && c->key == "repl-diskless-sync-delay" && c->value != "0" && attaching.count(c->node)) {
+      continue;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 template <class T>
 void Append(std::vector<T>& to, std::vector<T>&& from) {
   for (T& x : from) to.push_back(std::move(x));
@@ -487,7 +570,8 @@ namespace internal {
 StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
   StepResult r;
   for (const ObservedNode& n : o.nodes) {
-    if (!n.process_running) r.actions.push_back(model::StartNode{n.name});
+    // A node still queued to start (starting) needs no StartNode: the provider is on it.
+    if (!n.process_running && !n.starting) r.actions.push_back(model::StartNode{n.name});
   }
   std::vector<const ObservedNode*> live = LiveNodes(o);
   CollectWaits(d, o, live, r);
@@ -509,21 +593,28 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
     r.actions.clear();
     return r;
   }
+  // Slots come alone (SET-CONFIG-EPOCH must precede every MEET); joining, replicas and
+  // settings are independent of each other and share a step.
   using Stage =
       void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
-  for (Stage stage :
-       {Stage{PlanSlots}, Stage{PlanMembership}, Stage{PlanReplicas}, Stage{PlanConfig}}) {
-    StepResult part;
-    stage(d, live, part);
-    Append(r.waiting, std::move(part.waiting));
-    Append(r.notes, std::move(part.notes));
-    Append(r.blockers, std::move(part.blockers));
+  const std::vector<std::vector<Stage>> groups = {{PlanSlots},
+                                                  {PlanMembership, PlanReplicas, PlanConfig}};
+  for (const std::vector<Stage>& group : groups) {
+    std::vector<Action> actions;
+    for (Stage stage : group) {
+      StepResult part;
+      stage(d, live, part);
+      Append(r.waiting, std::move(part.waiting));
+      Append(r.notes, std::move(part.notes));
+      Append(r.blockers, std::move(part.blockers));
+      Append(actions, std::move(part.actions));
+    }
     if (!r.blockers.empty()) {
       r.actions.clear();
       return r;
     }
-    if (!part.actions.empty()) {
-      Append(r.actions, std::move(part.actions));
+    if (!actions.empty()) {
+      Append(r.actions, KeepSyncDelayLow(std::move(actions)));
       return r;
     }
   }
@@ -532,7 +623,8 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
 
 }  // namespace internal
 
-model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& observed) {
+model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& observed,
+                     const PlanOptions& opts) {
   model::Plan plan;
   StepResult first = internal::NextStep(desired, observed);
   plan.waiting = std::move(first.waiting);
@@ -542,6 +634,7 @@ model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& obser
   plan.waiting.erase(std::unique(plan.waiting.begin(), plan.waiting.end()), plan.waiting.end());
   if (first.actions.empty() || !plan.blockers.empty()) return plan;
   plan.steps.push_back(std::move(first.actions));
+  if (!opts.simulate) return plan;
   // Later steps from a simulation of the earlier ones (dry run output only).
   ObservedCluster sim = observed;
   for (int i = 0; i < 8; ++i) {

@@ -22,7 +22,14 @@
 
 namespace sk::plan {
 
-model::Plan MakePlan(const model::DesiredCluster& desired, const model::ObservedCluster& observed);
+struct PlanOptions {
+  // Also plan the steps after the first by simulating it (for `slotkeeper plan`); the
+  // reconciler runs only the first step, so it leaves this off.
+  bool simulate = true;
+};
+
+model::Plan MakePlan(const model::DesiredCluster& desired, const model::ObservedCluster& observed,
+                     const PlanOptions& opts = {});
 
 enum class NodeClass {
   kNotRunning,

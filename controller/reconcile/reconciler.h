@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,8 @@ class Reconciler {
  public:
   Reconciler(model::DesiredCluster desired, NodeProvider& provider, Options opts);
 
-  // Observes and plans once, changing nothing (`slotkeeper plan`).
-  Pass Look();
+  // Observes and plans once, changing nothing. `simulate` plans the later steps too.
+  Pass Look(bool simulate = false);
   // Passes until converged (Ok), blocked (kFailedPrecondition listing every blocker),
   // stopped (kAborted) or stalled (kDeadlineExceeded with what was waited for, and why it
   // may not come: unreachable bus ports, handshakes that never complete, ...).
@@ -63,12 +64,13 @@ class Reconciler {
   struct Outcome {
     Pass pass;
     bool acted = false;
-    int failures = 0;  // actions that failed
+    int failures = 0;                   // actions that failed
+    std::chrono::milliseconds took{0};  // observing and planning
   };
   Outcome OnePass(bool act, const std::string& stalled);
   void Record(const Pass& pass, const std::string& stalled);
   void RememberIdentity(const Pass& pass);
-  int Execute(const std::vector<model::Action>& step);
+  int Execute(const std::vector<model::Action>& step, const model::ObservedCluster& seen);
   std::string Diagnose(const Pass& pass);
   void AddEvent(std::string type, std::string reason, std::string message);
   void Sleep(std::chrono::milliseconds d, const std::atomic<bool>& stop);
@@ -83,6 +85,7 @@ class Reconciler {
   Identity identity_;
   observe::ClientPool pool_;
   long long pass_no_ = 0;
+  std::set<std::string> answered_;  // nodes seen answering at least once
 
   mutable std::mutex mu_;  // guards status_, events_, woken_
   std::condition_variable cv_;

@@ -45,6 +45,13 @@ NodeStatus NodeOf(const ObservedNode& n, const model::ObservedCluster& o) {
   s.zone = n.zone;
   s.keys = n.keys;
   if (!n.process_running) s.flags.push_back("not-running");
+  if (n.starting) {
+    s.id.clear();
+    s.role = "unknown";
+    s.link_state = "disconnected";
+    s.flags.push_back("starting");
+    return s;
+  }
   if (!n.reachable) {
     s.role = "unknown";
     s.link_state = "disconnected";

@@ -268,8 +268,12 @@ Result<Reply> RedisClient::Call(const std::vector<std::string>& argv) {
 
 Result<std::vector<Reply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& cmds) {
-  std::vector<Reply> out;
-  if (cmds.empty()) return out;
+  if (cmds.empty()) return std::vector<Reply>{};
+  SK_TRY(Send(cmds));
+  return Receive(cmds.size());
+}
+
+Status RedisClient::Send(const std::vector<std::vector<std::string>>& cmds) {
   for (const auto& argv : cmds) {
     if (argv.empty()) return InvalidArgument(ep_.ToString() + ": empty command in pipeline");
   }
@@ -290,9 +294,20 @@ Result<std::vector<Reply>> RedisClient::Pipeline(
       return ContextError("pipeline");
     }
   }
-  // The first redisGetReply flushes the whole buffer, then each call reads one reply.
-  out.reserve(cmds.size());
-  for (std::size_t i = 0; i < cmds.size(); ++i) {
+  // Flush now, so that the server works on these while we talk to other nodes.
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) return ContextError("pipeline");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Reply>> RedisClient::Receive(std::size_t n) {
+  SigpipeGuard guard;
+  if (broken_ || !ctx_) return Unavailable(ep_.ToString() + ": pipeline: connection lost");
+  std::vector<Reply> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
     void* raw = nullptr;
     if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
       // Unread replies are left on the dropped connection, so it is never reused.

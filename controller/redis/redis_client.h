@@ -65,6 +65,11 @@ class RedisClient {
   // Sends all commands in one pipeline and reads every reply; error replies stay in the
   // vector as Reply{kError}. Fails as a whole only on a connection error.
   Result<std::vector<Reply>> Pipeline(const std::vector<std::vector<std::string>>& cmds);
+  // Pipeline in two halves, so that one thread can keep many nodes busy at once: Send
+  // writes every command, Receive(n) then reads the n replies. Between them the client
+  // must not be used otherwise.
+  Status Send(const std::vector<std::vector<std::string>>& cmds);
+  Result<std::vector<Reply>> Receive(std::size_t n);
   // Changes the read/write timeout of later calls (e.g. long MIGRATEs).
   void SetCommandTimeout(int ms);
 
