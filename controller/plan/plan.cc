@@ -239,6 +239,12 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
   std::vector<bool> free = UnassignedEverywhere(live);
   if (std::none_of(free.begin(), free.end(), [](bool b) { return b; })) return;
   std::vector<SlotRange> free_ranges = Intersect({SlotRange{0, kSlots - 1}}, free);
+  // A node that does not answer may well serve them: no verdict before everyone answered.
+  if (live.size() < d.nodes.size()) {
+    r.waiting.push_back("every node must answer before slots " + RangesToString(free_ranges) +
+                        " can be judged unassigned");
+    return;
+  }
   if (d.formed_before) {
     r.blockers.push_back(Blocker{
         Code::kFailedPrecondition,
@@ -246,11 +252,6 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
             " are served by no node, and this cluster served them before: their keys are "
             "lost unless a node that held them comes back. slotkeeper will not re-create them "
             "empty on its own"});
-    return;
-  }
-  if (live.size() < d.nodes.size()) {
-    r.waiting.push_back("every node must answer before slots " + RangesToString(free_ranges) +
-                        " are assigned");
     return;
   }
   ShardMap shards = MatchShards(d, live);

@@ -72,6 +72,18 @@ bool WaitHealthy(int base, int n, std::chrono::milliseconds timeout, const std::
       timeout, "cluster on ports " + std::to_string(base) + ".. healthy", [&] { return last.why; });
 }
 
+std::string ClusterCmd(int base, const std::vector<std::string>& argv,
+                       const std::string& password) {
+  int port = base;
+  std::string reply;
+  for (int hop = 0; hop < 3; ++hop) {
+    reply = RedisCmd(port, argv, password);
+    if (reply.rfind("ERR:MOVED ", 0) != 0) return reply;
+    port = std::stoi(reply.substr(reply.rfind(':') + 1));  // "ERR:MOVED 866 127.0.0.1:7001"
+  }
+  return reply;
+}
+
 int NodePid(const std::string& data_dir, const std::string& name, int port) {
   std::string path = data_dir + "/" + name + "/" + std::to_string(port) + "/redis-" +
                      std::to_string(port) + ".pid";

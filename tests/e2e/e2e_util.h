@@ -39,6 +39,10 @@ Probe ProbeCluster(int base, int n, const std::string& password = "");
 bool WaitHealthy(int base, int n, std::chrono::milliseconds timeout,
                  const std::string& password = "");
 
+// SET/GET through the cluster: follows MOVED from the node at `base`.
+std::string ClusterCmd(int base, const std::vector<std::string>& argv,
+                       const std::string& password = "");
+
 // PID recorded in <data>/<name>/<port>/redis-<port>.pid (0 when absent).
 int NodePid(const std::string& data_dir, const std::string& name, int port);
 // Kills every node PID found in the spec's pid files (cleanup for tests that fail midway).

@@ -384,6 +384,33 @@ TEST_F(UpTest, CompletesAHalfFormedCluster) {
   up.Stop();
 }
 
+// The whole machine "reboots": every node stopped with its data; the next `up` starts them
+// from their files and the cluster comes back with its node IDs and every key.
+TEST_F(UpTest, RestartsAStoppedClusterWithItsData) {
+  std::string spec = WriteSpec(dir_.path(), Spec(3, 1));
+  std::vector<std::string> ids;
+  {
+    Up up(spec, dir_.path(), api_.base());
+    ASSERT_TRUE(WaitHealthy(base(), 6, std::chrono::seconds(30))) << up.Log();
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_EQ(ClusterCmd(base(), {"SET", "key:" + std::to_string(i), "v" + std::to_string(i)}),
+                "OK");
+    }
+    ids = ProbeCluster(base(), 6).ids;
+    up.Stop();
+  }
+  ASSERT_EQ(Slotkeeper({"down", "-f", spec}, dir_.path()).exit_code, 0);
+  ASSERT_EQ(RedisCmd(base(), {"PING"}).rfind("CONNFAIL", 0), 0u);
+  Up up(spec, dir_.path(), api_.base());
+  ASSERT_TRUE(WaitHealthy(base(), 6, std::chrono::seconds(30))) << up.Log();
+  EXPECT_EQ(ProbeCluster(base(), 6).ids, ids);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(ClusterCmd(base(), {"GET", "key:" + std::to_string(i)}), "v" + std::to_string(i));
+  }
+  EXPECT_THAT(up.Log(), ::testing::Not(HasSubstr("RESET")));
+  up.Stop();
+}
+
 TEST_F(UpTest, PlanIsADryRun) {
   std::string spec = WriteSpec(dir_.path(), Spec(3, 1));
   auto r = Slotkeeper({"plan", "-f", spec, "--state-dir", dir_.Sub("state")}, dir_.path());

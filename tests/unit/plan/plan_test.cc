@@ -148,6 +148,18 @@ TEST(MakePlanTest, NeverRecreatesLostSlotsOfAFormedCluster) {
   EXPECT_THAT(plan.blockers[0].message, ::testing::HasSubstr("10923-16383"));
 }
 
+TEST(MakePlanTest, NeverJudgesSlotsLostWhileNodesDoNotAnswer) {
+  // A formed cluster restarting: nobody answers yet, so nobody is seen serving anything.
+  auto b = SixFresh();
+  for (int i = 0; i < 6; ++i) b.Unreachable("n" + std::to_string(i));
+  auto d = b.Desired(3, 1);
+  d.formed_before = true;
+  model::Plan plan = MakePlan(d, b.Build());
+  EXPECT_TRUE(plan.blockers.empty()) << plan.ToString();
+  EXPECT_TRUE(plan.steps.empty());
+  EXPECT_FALSE(plan.waiting.empty());
+}
+
 TEST(MakePlanTest, CompletesAHalfFormedCluster) {
   auto split = EvenSplit(3);
   ObservedBuilder b;
