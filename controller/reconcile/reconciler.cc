@@ -155,6 +155,25 @@ void Reconciler::AddEvent(std::string type, std::string reason, std::string mess
   (void)st;  // best effort: the in-memory list stays authoritative
 }
 
+// A setting Redis cannot change at runtime ("can't set immutable config"): it is in
+// redis.conf already and takes effect at the node's next restart. Dropped from what the
+// planner keeps applying, so that it is not retried every pass.
+bool Reconciler::IsImmutableSetting(const act::ActionResult& r) {
+  auto* set = std::get_if<model::ConfigSet>(&r.action);
+  if (!set || r.status.error().message().find("immutable") == std::string::npos) return false;
+  auto& rc = desired_.runtime_config;
+  rc.erase(
+      std::remove_if(rc.begin(), rc.end(), [&](const auto& kv) { return kv.first == set->key; }),
+      rc.end());
+  spdlog::warn(
+      "cluster={} {} cannot change while a node runs; redis.conf has {} {}, which applies "
+      "when each node restarts",
+      desired_.name, set->key, set->key, set->value);
+  AddEvent("Warning", "RestartNeeded",
+           set->key + " " + set->value + " applies at the next restart");
+  return true;
+}
+
 int Reconciler::Execute(const std::vector<model::Action>& step,
                         const model::ObservedCluster& seen) {
   act::Executor exec(pool_, &provider_, seen);
@@ -169,6 +188,7 @@ int Reconciler::Execute(const std::vector<model::Action>& step,
   for (const act::ActionResult& r : results) {
     std::string what = model::Describe(r.action);
     std::string kind(model::ActionKind(r.action));
+    if (!r.status.ok() && IsImmutableSetting(r)) continue;
     if (!r.status.ok()) {
       failures++;
       spdlog::warn("cluster={} reconcile={} failed: {}: {}", desired_.name, pass_no_, what,

@@ -19,6 +19,7 @@
 
 #include "api/types/provider.h"
 #include "api/types/status.h"
+#include "controller/act/executor.h"
 #include "controller/model/model.h"
 #include "controller/observe/observe.h"
 #include "controller/reconcile/state_store.h"
@@ -71,6 +72,7 @@ class Reconciler {
   void Record(const Pass& pass, const std::string& stalled);
   void RememberIdentity(const Pass& pass);
   int Execute(const std::vector<model::Action>& step, const model::ObservedCluster& seen);
+  bool IsImmutableSetting(const act::ActionResult& r);
   std::string Diagnose(const Pass& pass);
   void AddEvent(std::string type, std::string reason, std::string message);
   void Sleep(std::chrono::milliseconds d, const std::atomic<bool>& stop);

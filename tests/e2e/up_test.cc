@@ -284,7 +284,8 @@ TEST_F(UpTest, AppliesChangedSettingsToRunningNodes) {
     up.Stop();
   }
   o.redis_yaml = "    maxmemory: 128mb\n";
-  o.config_yaml = "      maxmemory-policy: allkeys-lru\n";
+  // databases cannot change at runtime: it waits for a restart instead of blocking the rest.
+  o.config_yaml = "      maxmemory-policy: allkeys-lru\n      databases: 32\n";
   WriteSpec(dir_.path(), o);
   Up up(spec, dir_.path(), api_.base());
   ASSERT_TRUE(testing::WaitFor(
@@ -300,6 +301,11 @@ TEST_F(UpTest, AppliesChangedSettingsToRunningNodes) {
       },
       std::chrono::seconds(20), "new settings on every node", [&] { return up.Log(); }));
   EXPECT_THAT(ReadAll(NodeDir(0) + "/redis.conf"), HasSubstr("maxmemory-policy allkeys-lru"));
+  EXPECT_THAT(ReadAll(NodeDir(0) + "/redis.conf"), HasSubstr("databases 32"));
+  ASSERT_TRUE(testing::WaitFor([&] { return up.Log().find("is ready") != std::string::npos; },
+                               std::chrono::seconds(20), "ready despite an immutable setting",
+                               [&] { return up.Log(); }));
+  EXPECT_THAT(up.Log(), HasSubstr("databases cannot change while a node runs"));
   up.Stop();
 }
 
@@ -322,6 +328,13 @@ TEST_F(UpTest, BadInputChangesNothing) {
   // A port taken by a stranger: exit 1 naming it, no node started.
   o.masters = 3;
   std::string spec = WriteSpec(dir_.path(), o);
+  // The API on a node's port.
+  r = Slotkeeper({"up", "-f", WriteSpec(dir_.path(), o, "api.yaml"), "--api",
+                  "127.0.0.1:" + std::to_string(base() + 2)},
+                 dir_.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("collides with the port of node t-2"));
+
   {
     testing::RedisProcess squatter(base() + 1, dir_.Sub("squatter"), /*cluster=*/false);
     r = Slotkeeper({"up", "-f", spec, "--api", "127.0.0.1:" + std::to_string(api_.base())},
