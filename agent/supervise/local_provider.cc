@@ -398,6 +398,7 @@ std::vector<NodeRuntime> LocalProvider::Nodes() const {
       r.running = st->running;
       r.adopted = st->adopted;
       r.restarts = st->restarts;
+      r.held = st->held;
       r.last_exit = st->last_exit;
     }
     std::lock_guard lock(mu_);
@@ -407,6 +408,10 @@ std::vector<NodeRuntime> LocalProvider::Nodes() const {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+void LocalProvider::SetRestartGate(std::function<bool(const std::string& name)> gate) {
+  supervisor_->SetRestartGate(std::move(gate));
 }
 
 Status LocalProvider::StartNode(const std::string& name) {

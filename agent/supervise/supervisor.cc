@@ -108,6 +108,7 @@ struct Supervisor::Impl {
   mutable std::mutex mu;
   std::map<std::string, Entry> entries;
   std::vector<ExitCallback> on_exit;
+  RestartGate gate;
   bool quit = false;
   std::thread thread;
 };
@@ -175,6 +176,20 @@ void Supervisor::Impl::HandleExit(std::unique_lock<std::mutex>& lock, const std:
     for (const ExitCallback& cb : callbacks) cb(name, copy);
     lock.lock();
   }
+  // The controller may hold a master down until its replica has taken over: restarting it
+  // first would let it serve again with an AOF up to a second behind its replica.
+  if (gate) {
+    RestartGate g = gate;
+    lock.unlock();
+    bool now = g(name);
+    lock.lock();
+    it = entries.find(name);
+    if (!now && it != entries.end() && !it->second.state.running) {
+      it->second.state.held = true;
+      spdlog::info("supervisor: {} held down until the controller restarts it", name);
+      return;
+    }
+  }
   // Stop() or Release() may have run meanwhile: a name that left the map is not restarted.
   it = entries.find(name);
   if (it == entries.end() || it->second.state.running || it->second.restart_at) return;
@@ -205,6 +220,7 @@ void Supervisor::Impl::RunRestarts() {
       continue;
     }
     Watch(e, *pid);
+    e.state.held = false;
     spdlog::info("supervisor: restarted {} as pid {} (restart {})", name, *pid, e.state.restarts);
   }
 }
@@ -282,6 +298,22 @@ std::map<std::string, Supervisor::State> Supervisor::Snapshot() const {
   std::map<std::string, State> out;
   for (const auto& [name, e] : impl_->entries) out[name] = e.state;
   return out;
+}
+
+void Supervisor::SetRestartGate(RestartGate gate) {
+  std::lock_guard lock(impl_->mu);
+  impl_->gate = std::move(gate);
+}
+
+Status Supervisor::Resume(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->entries.find(name);
+  if (it == impl_->entries.end()) return NotFound(name + " is not supervised");
+  Impl::Entry& e = it->second;
+  if (e.state.running || e.restart_at) return Status::Ok();
+  e.restart_at = Clock::now();
+  impl_->Wake();
+  return Status::Ok();
 }
 
 void Supervisor::OnExit(ExitCallback cb) {

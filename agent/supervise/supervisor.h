@@ -32,6 +32,7 @@ class Supervisor {
     bool adopted = false;
     int restarts = 0;
     std::string last_exit;  // "exited with status 1", "killed by signal 9", "gone (not our child)"
+    bool held = false;      // exited; its restart waits for Resume() (the restart gate said so)
   };
   // Called on the supervisor thread after a supervised process exits, before its restart
   // is scheduled. Keep it short.
@@ -55,6 +56,12 @@ class Supervisor {
   std::map<std::string, State> Snapshot() const;
   // Adds a callback (all of them run, in the order added); LocalProvider installs one too.
   void OnExit(ExitCallback cb);
+  // Asked after each exit (after the exit callbacks): restart now (true) or hold the process
+  // down until Resume() (false). Without a gate every exit is restarted with backoff.
+  using RestartGate = std::function<bool(const std::string& name)>;
+  void SetRestartGate(RestartGate gate);
+  // Restarts a held process now. NotFound when it is not supervised.
+  Status Resume(const std::string& name);
 
  private:
   struct Impl;

@@ -188,7 +188,7 @@ int RunUp(const std::vector<std::string>& argv) {
   rec_ptr = &*rec;
   provider.supervisor().OnExit(
       [&rec, &spec](const std::string& name, const agent::Supervisor::State& s) {
-        spdlog::warn("cluster={} node {} {}; restarting", spec.name, name, s.last_exit);
+        spdlog::warn("cluster={} node {} {}", spec.name, name, s.last_exit);
         rec->Wake();
       });
 

@@ -5,6 +5,7 @@
 // knows how a node is started. Implementations are thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct NodeRuntime {
   bool fresh = false;
   // Not running yet, but the provider is about to start it (a start in progress).
   bool queued = false;
+  // Exited, and held down by the restart gate until StartNode().
+  bool held = false;
 };
 
 class NodeProvider {
@@ -40,6 +43,9 @@ class NodeProvider {
   // Stops a node gracefully (SIGTERM, then SIGKILL after a grace period) and keeps it
   // stopped until StartNode.
   virtual Status StopNode(const std::string& name) = 0;
+  // Asked when a node's process exits: restart it now (true), or hold it down until
+  // StartNode() (false). Without a gate every exit is restarted at once (with backoff).
+  virtual void SetRestartGate(std::function<bool(const std::string& name)> gate) = 0;
 };
 
 }  // namespace sk

@@ -168,6 +168,11 @@ std::vector<std::vector<std::string>> Executor::Commands(const Action& action, b
           return {{"CLUSTER", "MEET", a.target.host, std::to_string(a.target.port)}};
         } else if constexpr (std::is_same_v<T, model::Replicate>) {
           return {{"CLUSTER", "REPLICATE", a.master_id}};
+        } else if constexpr (std::is_same_v<T, model::Failover>) {
+          if (a.mode.empty()) return {{"CLUSTER", "FAILOVER"}};
+          return {{"CLUSTER", "FAILOVER", a.mode}};
+        } else if constexpr (std::is_same_v<T, model::Forget>) {
+          return {{"CLUSTER", "FORGET", a.id}};
         } else if constexpr (std::is_same_v<T, model::ConfigSet>) {
           return {{"CONFIG", "SET", a.key, a.value}};
         } else {
@@ -204,6 +209,10 @@ Status Executor::Judge(const Action& action, redis::RedisClient& c,
         return Aborted(c.endpoint().ToString() + ": slot " + std::to_string(slot) +
                        " is already served by another node (views changed); re-observing");
       }
+    }
+    if (std::holds_alternative<model::Forget>(action) &&
+        r.str.find("Unknown node") != std::string::npos) {
+      continue;  // already forgotten: the goal holds
     }
     Error e = redis::ReplyError(c.endpoint(), r.str);
     if (StartsWith(r.str, "ERR Unknown node")) return Aborted(e.message());

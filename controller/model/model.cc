@@ -76,6 +76,8 @@ std::string_view ActionKind(const Action& a) {
         if constexpr (std::is_same_v<T, AddSlots>) return "addslots";
         if constexpr (std::is_same_v<T, Meet>) return "meet";
         if constexpr (std::is_same_v<T, Replicate>) return "replicate";
+        if constexpr (std::is_same_v<T, Failover>) return "failover";
+        if constexpr (std::is_same_v<T, Forget>) return "forget";
         if constexpr (std::is_same_v<T, ConfigSet>) return "config-set";
       },
       a);
@@ -101,6 +103,12 @@ std::string Describe(const Action& a) {
         } else if constexpr (std::is_same_v<T, Replicate>) {
           os << "CLUSTER REPLICATE " << x.master_name << " (" << x.master_id.substr(0, 8) << ") on "
              << x.node;
+        } else if constexpr (std::is_same_v<T, Failover>) {
+          os << "CLUSTER FAILOVER" << (x.mode.empty() ? "" : " " + x.mode) << " on " << x.node;
+          if (!x.reason.empty()) os << " (" << x.reason << ")";
+        } else if constexpr (std::is_same_v<T, Forget>) {
+          os << "CLUSTER FORGET " << x.id.substr(0, 8) << " on " << x.node;
+          if (!x.reason.empty()) os << " (" << x.reason << ")";
         } else if constexpr (std::is_same_v<T, ConfigSet>) {
           os << "CONFIG SET " << x.key << " " << x.value << " on " << x.node;
           if (!x.reason.empty()) os << " (" << x.reason << ")";

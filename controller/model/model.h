@@ -38,6 +38,9 @@ struct DesiredCluster {
   bool formed_before = false;
   // Node IDs that belonged to this cluster in earlier runs (not foreign when seen).
   std::vector<std::string> known_ids;
+  // The last node ID seen for each node name: how a node that is down is recognised in its
+  // peers' views, and how an ID that no node answers to any more is told from a live one.
+  std::map<std::string, std::string> node_ids;
   // Settings to keep applied on running nodes (CONFIG SET name -> value as CONFIG GET shows).
   std::vector<std::pair<std::string, std::string>> runtime_config;
 };
@@ -144,6 +147,19 @@ struct Replicate {
   std::string master_id;
   std::string master_name;
 };
+// CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica.
+struct Failover {
+  std::string node;
+  std::string mode;  // "", "FORCE" or "TAKEOVER"
+  std::string reason;
+};
+// CLUSTER FORGET on `node`: it drops `id` (and bans it for 60 s, so it is sent to every node
+// that knows the ID in the same step).
+struct Forget {
+  std::string node;
+  std::string id;
+  std::string reason;
+};
 // CONFIG SET key value on `node`.
 struct ConfigSet {
   std::string node;
@@ -152,8 +168,8 @@ struct ConfigSet {
   std::string reason;
 };
 
-using Action =
-    std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate, ConfigSet>;
+using Action = std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate,
+                            Failover, Forget, ConfigSet>;
 
 // The node an action is sent to.
 const std::string& ActionNode(const Action& a);

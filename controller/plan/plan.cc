@@ -489,16 +489,118 @@ bool ReplicasSettling(const ObservedNode& master, const std::vector<const Observ
 }
 
 // Keeps the spec's settings applied to running nodes (CONFIG SET where Redis allows it).
+// One exception: while a replica of a master links or syncs (a restarted replica, a new
+// one), that master's repl-diskless-sync-delay is 0, so that the full sync starts now
+// instead of after the default 5 s wait for more replicas; it is restored once all are in
+// sync.
 void PlanConfig(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
                 StepResult& r) {
   for (const ObservedNode* n : live) {
     if (n->starting) continue;
-    for (const auto& [key, value] : d.runtime_config) {
+    for (const auto& [key, spec_value] : d.runtime_config) {
       auto it = n->config.find(key);
-      if (it == n->config.end() || it->second == value) continue;
-      if (key == "repl-diskless-sync-delay" && ReplicasSettling(*n, live)) continue;
-      r.actions.push_back(
-          model::ConfigSet{n->name, key, value, "spec says " + value + ", node has " + it->second});
+      if (it == n->config.end()) continue;
+      std::string value = spec_value;
+      std::string reason = "spec says " + value + ", node has " + it->second;
+      if (key == "repl-diskless-sync-delay" && ReplicasSettling(*n, live)) {
+        value = "0";
+        reason = "a replica is syncing: its full sync starts at once";
+      }
+      if (it->second == value) continue;
+      r.actions.push_back(model::ConfigSet{n->name, key, value, reason});
+    }
+  }
+}
+
+// The ID a node that does not answer is known by: the last one remembered for its name.
+std::string KnownId(const DesiredCluster& d, const ObservedNode& n) {
+  auto it = d.node_ids.find(n.name);
+  return it == d.node_ids.end() ? std::string() : it->second;
+}
+
+// Nodes whose process the provider saw exit. A master with a replica is not restarted
+// before that replica took over: restarted first, it would serve again with an AOF up to a
+// second behind its replica, which would then resync from it and lose those writes. The
+// provider's word that the process is gone makes CLUSTER FAILOVER TAKEOVER safe (no vote:
+// the old master cannot answer anyway), which also skips node-timeout and the election.
+// The replica with the largest replication offset has the most of the master's writes.
+void PlanDead(const DesiredCluster& d, const ObservedCluster& o,
+              const std::vector<const ObservedNode*>& live, StepResult& r) {
+  for (const ObservedNode& n : o.nodes) {
+    if (n.process_running || n.starting || n.synthetic) continue;
+    std::string id = KnownId(d, n);
+    // Is it a master with slots for a majority of the live masters?
+    int masters = 0;
+    int say_master = 0;
+    for (const ObservedNode* m : live) {
+      if (m->starting || !m->IsMaster() || m->OwnSlots().empty()) continue;
+      masters++;
+      const PeerView* p = id.empty() ? nullptr : m->PeerById(id);
+      if (p && p->master && !p->slots.empty()) say_master++;
+    }
+    const ObservedNode* best = nullptr;
+    if (!id.empty() && say_master * 2 > masters) {
+      for (const ObservedNode* c : live) {
+        if (c->starting || c->MasterId() != id) continue;
+        if (!best || c->repl.offset > best->repl.offset) best = c;
+      }
+    }
+    if (!best) {
+      // A replica, a node without slots, or a master with no replica (its own data is the
+      // only copy): back up at once.
+      r.actions.push_back(model::StartNode{n.name});
+      continue;
+    }
+    r.actions.push_back(model::Failover{best->name, "TAKEOVER",
+                                        "master " + n.name + "'s process exited; " + best->name +
+                                            " has the most of its data (offset " +
+                                            std::to_string(best->repl.offset) + ")"});
+    r.waiting.push_back(n.name + " stays down until " + best->name + " has taken over");
+  }
+}
+
+// IDs in the views that no node answers to any more: a node that came back with a new ID
+// (lost data dir) or was replaced. They are forgotten on every node in one step: FORGET bans
+// an ID for 60 s only, and a node that still knows it would gossip it back. An ID that still
+// owns slots is never forgotten: its slots would be lost; that is reported instead.
+void PlanGhosts(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
+                StepResult& r) {
+  // "No node answers to this ID" is only known once every node has answered.
+  size_t answering = std::count_if(live.begin(), live.end(), [](const ObservedNode* n) {
+    return !n->starting && !n->synthetic;
+  });
+  if (answering < d.nodes.size()) return;
+  std::set<std::string> current;
+  for (const ObservedNode* n : live) current.insert(n->id);
+  for (const auto& [name, id] : d.node_ids) {
+    bool answered = std::any_of(live.begin(), live.end(), [&](const ObservedNode* n) {
+      return n->name == name && !n->starting && !n->synthetic;
+    });
+    if (!answered) current.insert(id);  // down or starting: still itself
+  }
+  std::map<std::string, std::vector<SlotRange>> ghost_slots;
+  std::set<std::string> ghosts;
+  for (const ObservedNode* v : live) {
+    for (const PeerView& p : v->peers) {
+      if (p.myself || p.handshake || current.count(p.id)) continue;
+      ghosts.insert(p.id);
+      for (const SlotRange& s : p.slots) ghost_slots[p.id].push_back(s);
+    }
+  }
+  for (const std::string& g : ghosts) {
+    if (ghost_slots.count(g)) {
+      r.blockers.push_back(Blocker{
+          Code::kFailedPrecondition,
+          "slots " + RangesToString(NormalizeRanges(ghost_slots[g])) + " belong to node " +
+              Short(g) +
+              ", which no longer exists (its node came back empty or was replaced) and had no "
+              "replica to take over: their keys are lost. Re-cover them empty only on purpose"});
+      continue;
+    }
+    for (const ObservedNode* v : live) {
+      // A replica cannot forget its own master; it is re-pointed first (PlanReplicas).
+      if (v->starting || !v->PeerById(g) || v->MasterId() == g) continue;
+      r.actions.push_back(model::Forget{v->name, g, "no node answers to this ID any more"});
     }
   }
 }
@@ -570,16 +672,17 @@ namespace internal {
 
 StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
   StepResult r;
-  for (const ObservedNode& n : o.nodes) {
-    // A node still queued to start (starting) needs no StartNode: the provider is on it.
-    if (!n.process_running && !n.starting) r.actions.push_back(model::StartNode{n.name});
-  }
   std::vector<const ObservedNode*> live = LiveNodes(o);
   CollectWaits(d, o, live, r);
-  bool all_synthetic_or_running =
-      std::all_of(o.nodes.begin(), o.nodes.end(),
-                  [](const ObservedNode& n) { return n.process_running || n.synthetic; });
-  if (!all_synthetic_or_running) return r;  // start first, then look again
+  // Dead processes first: promote, restart. Then look again.
+  PlanDead(d, o, live, r);
+  if (!r.actions.empty()) return r;
+  // A dry run's predicted nodes: started first, then planned as what they will be.
+  for (const ObservedNode& n : o.nodes) {
+    if (!n.process_running && n.synthetic && !n.starting) {
+      r.actions.push_back(model::StartNode{n.name});
+    }
+  }
 
   // Each later stage runs only when the earlier ones have nothing to do.
   StepResult dup;
@@ -598,8 +701,8 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
   // settings are independent of each other and share a step.
   using Stage =
       void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
-  const std::vector<std::vector<Stage>> groups = {{PlanSlots},
-                                                  {PlanMembership, PlanReplicas, PlanConfig}};
+  const std::vector<std::vector<Stage>> groups = {
+      {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
   for (const std::vector<Stage>& group : groups) {
     std::vector<Action> actions;
     for (Stage stage : group) {

@@ -101,6 +101,27 @@ void Apply(ObservedCluster& o, const model::Action& action) {
           n->repl.link_up = true;
           n->repl.sync_in_progress = false;
           Broadcast(o, *n);
+        } else if constexpr (std::is_same_v<T, model::Failover>) {
+          // The replica takes its master's slots.
+          PeerView* self = SelfOf(*n);
+          for (ObservedNode& viewer : o.nodes) {
+            for (PeerView& p : viewer.peers) {
+              if (!p.myself && p.id == self->master_id) {
+                if (self->slots.empty()) self->slots = p.slots;
+                p.slots.clear();
+              }
+            }
+          }
+          self->master = true;
+          self->replica = false;
+          self->master_id.clear();
+          n->repl.role = "master";
+          Broadcast(o, *n);
+        } else if constexpr (std::is_same_v<T, model::Forget>) {
+          auto& peers = n->peers;
+          peers.erase(std::remove_if(peers.begin(), peers.end(),
+                                     [&](const PeerView& p) { return !p.myself && p.id == a.id; }),
+                      peers.end());
         } else if constexpr (std::is_same_v<T, model::ConfigSet>) {
           n->config[a.key] = a.value;
         }

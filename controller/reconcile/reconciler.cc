@@ -29,9 +29,9 @@ long long NowMs() {
 // "AddSlots" from "addslots" etc., for event reasons.
 std::string Reason(std::string_view kind) {
   static const std::map<std::string_view, std::string> names = {
-      {"start", "StartNode"},     {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
-      {"addslots", "AddSlots"},   {"meet", "Meet"},       {"replicate", "Replicate"},
-      {"config-set", "ConfigSet"}};
+      {"start", "StartNode"},   {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
+      {"addslots", "AddSlots"}, {"meet", "Meet"},       {"replicate", "Replicate"},
+      {"failover", "Failover"}, {"forget", "Forget"},   {"config-set", "ConfigSet"}};
   auto it = names.find(kind);
   return it == names.end() ? std::string(kind) : it->second;
 }
@@ -44,6 +44,7 @@ Reconciler::Reconciler(model::DesiredCluster desired, NodeProvider& provider, Op
       opts_(std::move(opts)),
       store_(opts_.state_dir),
       pool_(opts_.client) {
+  provider_.SetRestartGate([this](const std::string& name) { return RestartNow(name); });
   auto id = store_.LoadIdentity();
   if (id.ok()) {
     identity_ = std::move(id).value();
@@ -80,11 +81,16 @@ Pass Reconciler::Look(bool simulate) {
   model::DesiredCluster d = desired_;
   d.formed_before = identity_.formed;
   d.known_ids.assign(identity_.known_ids.begin(), identity_.known_ids.end());
+  d.node_ids = identity_.node_ids;
   Pass p;
   auto t0 = Clock::now();
   p.observed = observe::Observe(pool_, Targets(), ConfigKeys());
   for (const model::ObservedNode& n : p.observed.nodes) {
     if (n.reachable && !n.starting) answered_.insert(n.name);
+    if (n.process_running) {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_since_.erase(n.name);
+    }
   }
   auto t1 = Clock::now();
   p.plan = plan::MakePlan(d, p.observed, {.simulate = simulate});
@@ -215,8 +221,56 @@ int Reconciler::Execute(const std::vector<model::Action>& step,
   return failures;
 }
 
+bool Reconciler::RestartNow(const std::string& name) {
+  bool hold = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const NodeStatus* dead = nullptr;
+    for (const NodeStatus& n : status_.nodes) {
+      if (n.name == name) dead = &n;
+    }
+    if (dead && dead->role == "master" && !dead->slots.empty() && !dead->id.empty()) {
+      for (const NodeStatus& n : status_.nodes) {
+        if (n.master_id == dead->id && n.link_state == "connected") hold = true;
+      }
+    }
+    if (hold) held_since_[name] = Clock::now();
+  }
+  if (hold) {
+    spdlog::warn("cluster={} master {} exited: promoting its replica before restarting it",
+                 desired_.name, name);
+    Wake();
+  }
+  return !hold;
+}
+
+void Reconciler::ReleaseStaleHolds() {
+  // Long enough for a takeover (it takes milliseconds); short enough that a master whose
+  // replica cannot take over is not kept down for long.
+  const auto bound = std::chrono::seconds(10);
+  std::vector<std::string> release;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = held_since_.begin(); it != held_since_.end();) {
+      if (Clock::now() - it->second > bound) {
+        release.push_back(it->first);
+        it = held_since_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::string& name : release) {
+    spdlog::warn("cluster={} {} was held down for 10 s without a takeover; restarting it",
+                 desired_.name, name);
+    Status st = provider_.StartNode(name);
+    if (!st.ok()) spdlog::warn("cluster={} {}", desired_.name, st.error().message());
+  }
+}
+
 Reconciler::Outcome Reconciler::OnePass(bool act, const std::string& stalled) {
   ++pass_no_;
+  ReleaseStaleHolds();
   Outcome out;
   auto started = Clock::now();
   out.pass = Look();

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -76,6 +77,10 @@ class Reconciler {
   std::string Diagnose(const Pass& pass);
   void AddEvent(std::string type, std::string reason, std::string message);
   void Sleep(std::chrono::milliseconds d, const std::atomic<bool>& stop);
+  // The provider's restart gate: hold a master that has a linked replica (see PlanDead).
+  bool RestartNow(const std::string& name);
+  // Restarts nodes held down for longer than the bound (a takeover that never came).
+  void ReleaseStaleHolds();
   std::vector<observe::Target> Targets() const;
   std::vector<std::string> ConfigKeys() const;
   std::chrono::milliseconds StallBound() const;
@@ -92,6 +97,7 @@ class Reconciler {
   mutable std::mutex mu_;  // guards status_, events_, woken_
   std::condition_variable cv_;
   bool woken_ = false;
+  std::map<std::string, std::chrono::steady_clock::time_point> held_since_;
   ClusterStatus status_;
   std::deque<Event> events_;
 };

@@ -55,6 +55,7 @@ class Up {
      std::vector<std::string> extra = {});
   ~Up();
   int Stop();  // SIGTERM; returns the exit code
+  int Pid() const { return proc_.pid(); }
   bool Alive() { return proc_.Alive(); }
   std::optional<int> ExitCode() { return proc_.ExitCode(); }
   std::string Log() const { return proc_.Log(); }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/plan/health.h"
+#include "controller/plan/internal.h"
 #include "controller/plan/placement.h"
 #include "tests/unit/plan/observed_builder.h"
 
@@ -158,6 +159,57 @@ TEST(MakePlanTest, NeverJudgesSlotsLostWhileNodesDoNotAnswer) {
   EXPECT_TRUE(plan.blockers.empty()) << plan.ToString();
   EXPECT_TRUE(plan.steps.empty());
   EXPECT_FALSE(plan.waiting.empty());
+}
+
+TEST(MakePlanTest, ForgetsAGhostEverywhereOnceEveryNodeAnswers) {
+  auto b = Healthy3x1();
+  auto o = b.Build();
+  // n4 came back with a new ID; the others still know its old one.
+  const std::string old_id = o.nodes[4].id;
+  o.nodes[4].id = std::string(40, 'a');
+  o.nodes[4].peers = {{.id = o.nodes[4].id,
+                       .ep = o.nodes[4].ep,
+                       .myself = true,
+                       .master = true,
+                       .connected = true}};
+  o.nodes[4].known_nodes = 1;
+  o.nodes[4].repl = {};
+  o.nodes[4].repl.role = "master";
+  auto d = b.Desired(3, 1);
+  d.formed_before = true;
+  d.node_ids["n4"] = o.nodes[4].id;
+  model::Plan plan = MakePlan(d, o, {.simulate = false});
+  ASSERT_EQ(plan.steps.size(), 1u) << plan.ToString();
+  auto forgets = Of<model::Forget>(plan.steps[0]);
+  EXPECT_EQ(forgets.size(), 5u) << "every node that knows the old ID, in one step";
+  for (const auto& f : forgets) EXPECT_EQ(f.id, old_id);
+  EXPECT_EQ(Of<model::Meet>(plan.steps[0]).size(), 5u);
+  // While a node is unreachable nothing is forgotten.
+  o.nodes[2].reachable = false;
+  plan = MakePlan(d, o, {.simulate = false});
+  for (const auto& step : plan.steps) EXPECT_TRUE(Of<model::Forget>(step).empty());
+}
+
+TEST(MakePlanTest, PromotesTheBestReplicaOfADeadMasterBeforeRestartingIt) {
+  auto b = Healthy3x1();
+  auto o = b.Build();
+  auto d = b.Desired(3, 1);
+  for (const auto& n : o.nodes) d.node_ids[n.name] = n.id;
+  o.nodes[0].process_running = false;
+  o.nodes[0].reachable = false;
+  o.nodes[3].repl.offset = 1000;
+  model::Plan plan = MakePlan(d, o, {.simulate = false});
+  ASSERT_EQ(plan.steps.size(), 1u);
+  auto fo = Of<model::Failover>(plan.steps[0]);
+  ASSERT_EQ(fo.size(), 1u);
+  EXPECT_EQ(fo[0].node, "n3");
+  EXPECT_EQ(fo[0].mode, "TAKEOVER");
+  EXPECT_TRUE(Of<model::StartNode>(plan.steps[0]).empty()) << "not restarted before the takeover";
+  // Once the replica serves the slots, the old master is started again.
+  auto after = internal::Simulate(o, plan.steps[0]);
+  plan = MakePlan(d, after, {.simulate = false});
+  ASSERT_FALSE(plan.steps.empty());
+  EXPECT_EQ(Of<model::StartNode>(plan.steps[0]).size(), 1u);
 }
 
 TEST(MakePlanTest, CompletesAHalfFormedCluster) {

@@ -1,0 +1,185 @@
+// Issue 3's faults, each against a real cluster kept by `slotkeeper up`: the daemon must bring
+// the cluster back to its spec by itself, losing no acknowledged write it could have kept.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tests/e2e/e2e_util.h"
+
+namespace sk::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::PortLease;
+using testing::RedisCmd;
+using testing::TempDir;
+
+class HealTest : public ::testing::Test {
+ protected:
+  void Form(int masters, int replicas) {
+    nodes_ = masters * (1 + replicas);
+    ports_ = std::make_unique<PortLease>(nodes_);
+    SpecOptions o;
+    o.masters = masters;
+    o.replicas = replicas;
+    o.base_port = ports_->base();
+    o.data_dir = dir_.Sub("data");
+    spec_ = WriteSpec(dir_.path(), o);
+    up_ = std::make_unique<Up>(spec_, dir_.path(), api_.base());
+    ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30))) << up_->Log();
+  }
+  void TearDown() override {
+    up_.reset();
+    if (nodes_ > 0) KillNodes(dir_.Sub("data"), "t", base(), nodes_);
+  }
+  int base() const { return ports_->base(); }
+  std::string NodeDir(int i) const { return dir_.Sub("data") + "/t/" + std::to_string(base() + i); }
+  int Pid(int i) const { return NodePid(dir_.Sub("data"), "t", base() + i); }
+  // Index of the first node whose role is `role` ("master" / "slave").
+  int FindRole(const std::string& role) const {
+    for (int i = 0; i < nodes_; ++i) {
+      if (RedisCmd(base() + i, {"ROLE"}).rfind(role, 0) == 0) return i;
+    }
+    return -1;
+  }
+  void WriteKeys(int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(ClusterCmd(base(), {"SET", "k" + std::to_string(i), "v" + std::to_string(i)}),
+                "OK");
+    }
+    // WAIT-like: let replicas catch up so that a failover keeps every key.
+    for (int i = 0; i < nodes_; ++i) RedisCmd(base() + i, {"WAIT", "1", "1000"});
+  }
+  void ExpectKeys(int n) {
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(ClusterCmd(base(), {"GET", "k" + std::to_string(i)}), "v" + std::to_string(i));
+    }
+  }
+  std::string StateFile(const std::string& name) const {
+    return ReadAll(dir_.Sub("state") + "/clusters/t/" + name);
+  }
+
+  TempDir dir_;
+  PortLease api_{1};
+  std::unique_ptr<PortLease> ports_;
+  std::unique_ptr<Up> up_;
+  std::string spec_;
+  int nodes_ = 0;
+};
+
+TEST_F(HealTest, RestartsADeadReplica) {
+  Form(3, 1);
+  int r = FindRole("slave");
+  ASSERT_GE(r, 0);
+  int old_pid = Pid(r);
+  ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return Pid(r) != old_pid && Running(Pid(r)); },
+                               std::chrono::seconds(10), "replica restarted"));
+  EXPECT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(20))) << up_->Log();
+}
+
+TEST_F(HealTest, PromotesTheReplicaOfADeadMasterThenRestartsIt) {
+  Form(3, 1);
+  WriteKeys(300);
+  int m = FindRole("master");
+  ASSERT_GE(m, 0);
+  std::string dead_id = RedisCmd(base() + m, {"CLUSTER", "MYID"});
+  ASSERT_EQ(::kill(Pid(m), SIGKILL), 0);
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(20))) << up_->Log();
+  EXPECT_THAT(up_->Log(), HasSubstr("FAILOVER TAKEOVER"));
+  // The old node is back, with its ID, as a replica of the shard it served.
+  EXPECT_EQ(RedisCmd(base() + m, {"CLUSTER", "MYID"}), dead_id);
+  EXPECT_EQ(RedisCmd(base() + m, {"ROLE"}).rfind("slave", 0), 0u);
+  ExpectKeys(300);
+  // The status and the events tell what happened.
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return StateFile("status.json").find("\"Ready\"") != std::string::npos; },
+      std::chrono::seconds(10), "status Ready"));
+  EXPECT_THAT(StateFile("events.json"), HasSubstr("Failover"));
+}
+
+TEST_F(HealTest, RestartsAMasterWithoutReplicaAtOnce) {
+  Form(3, 0);
+  WriteKeys(100);
+  int m = 1;
+  std::string id = RedisCmd(base() + m, {"CLUSTER", "MYID"});
+  ASSERT_EQ(::kill(Pid(m), SIGKILL), 0);
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(20))) << up_->Log();
+  EXPECT_EQ(RedisCmd(base() + m, {"CLUSTER", "MYID"}), id);
+  EXPECT_THAT(up_->Log(), ::testing::Not(HasSubstr("TAKEOVER")));
+  ExpectKeys(100);
+}
+
+TEST_F(HealTest, ForgetsTheOldIdOfANodeThatLostItsData) {
+  Form(3, 1);
+  int r = FindRole("slave");
+  ASSERT_GE(r, 0);
+  std::string old_id = RedisCmd(base() + r, {"CLUSTER", "MYID"});
+  std::string port = std::to_string(base() + r);
+  int pid = Pid(r);
+  std::filesystem::remove(NodeDir(r) + "/nodes-" + port + ".conf");
+  std::filesystem::remove_all(NodeDir(r) + "/appendonlydir-" + port);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        std::string id = RedisCmd(base() + r, {"CLUSTER", "MYID"});
+        return id.size() == 40 && id != old_id;
+      },
+      std::chrono::seconds(10), "node back with a new ID"));
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30))) << up_->Log();
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        for (int i = 0; i < nodes_; ++i) {
+          if (RedisCmd(base() + i, {"CLUSTER", "NODES"}).find(old_id) != std::string::npos)
+            return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(10), "old ID forgotten everywhere"));
+  EXPECT_EQ(ProbeCluster(base(), nodes_).replicas, 3);
+}
+
+TEST_F(HealTest, AFrozenMasterThatResumesEndsAsAReplica) {
+  Form(3, 1);
+  int m = FindRole("master");
+  ASSERT_GE(m, 0);
+  int pid = Pid(m);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  // Past node-timeout (5 s): Redis fails over by itself; slotkeeper must not get in the way.
+  std::this_thread::sleep_for(std::chrono::seconds(9));
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30))) << up_->Log();
+  Probe p = ProbeCluster(base(), nodes_);
+  EXPECT_EQ(p.masters, 3) << "one master per shard";
+  EXPECT_EQ(p.replicas, 3);
+  EXPECT_EQ(pid, Pid(m)) << "a frozen node is not killed";
+}
+
+TEST_F(HealTest, ADaemonKilledMidCreateIsCarriedOnByTheNext) {
+  nodes_ = 6;
+  ports_ = std::make_unique<PortLease>(nodes_);
+  SpecOptions o;
+  o.base_port = ports_->base();
+  o.data_dir = dir_.Sub("data");
+  spec_ = WriteSpec(dir_.path(), o);
+  {
+    Up first(spec_, dir_.path(), api_.base());
+    ASSERT_TRUE(
+        testing::WaitFor([&] { return first.Log().find("reconcile=") != std::string::npos; },
+                         std::chrono::seconds(10), "first actions"));
+    ::kill(first.Pid(), SIGKILL);
+  }
+  up_ = std::make_unique<Up>(spec_, dir_.path(), api_.base());
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30))) << up_->Log();
+  std::set<std::string> ids;
+  for (int i = 0; i < nodes_; ++i) ids.insert(RedisCmd(base() + i, {"CLUSTER", "MYID"}));
+  EXPECT_EQ(ids.size(), 6u);
+}
+
+}  // namespace
+}  // namespace sk::e2e
