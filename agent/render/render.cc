@@ -173,6 +173,10 @@ std::string RenderRedisConf(const RenderInput& in) {
   Line(out, "daemonize", "no");
   Line(out, "cluster-enabled", "yes");
   Line(out, "cluster-config-file", l.nodes_conf_name);
+  // Peers learn a node's address from its announcement, not from the source address of its
+  // bus connections: on loopback aliases (127.0.0.2) or multi-homed hosts that source is
+  // another address, and peers would record it.
+  Line(out, "cluster-announce-ip", in.ep.host);
   Line(out, "dbfilename", l.rdb_name);
   Line(out, "appendfilename", l.aof_file_name);
   // Multi-part AOF (7.0) writes into a directory; older servers reject the directive.

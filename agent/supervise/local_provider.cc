@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/render/nodes_conf.h"
 #include "agent/supervise/local_checks.h"
 #include "agent/supervise/process.h"
 #include "api/types/files.h"
@@ -250,7 +251,35 @@ Status LocalProvider::Prepare() {
     }
     SK_TRY(WriteIfChanged(Layout(static_cast<int>(i)).config, confs[i]));
   }
+  SK_TRY(RewritePeerAddresses());
   prepared_ = true;
+  return Status::Ok();
+}
+
+// Every node's nodes-<port>.conf names its own ID on its "myself" line, and the spec says
+// where each node lives now: before stopped nodes start, every line of every file gets the
+// current address of its ID. Without this, nodes moved to new addresses (a new bind) all
+// point at the old ones and the cluster never comes back (REDIS-FACTS pain point 1).
+Status LocalProvider::RewritePeerAddresses() {
+  std::map<std::string, Endpoint> by_id;
+  std::vector<std::string> texts(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeLayout layout = Layout(static_cast<int>(i));
+    auto text = ReadFile(layout.dir + "/" + layout.nodes_conf_name);
+    if (!text.ok()) continue;
+    texts[i] = *text;
+    std::string id = NodesConfMyId(*text);
+    if (!id.empty()) by_id[id] = nodes_[i].ep;
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (texts[i].empty() || adoptable_[i] > 0) continue;  // a running node owns its file
+    Rewritten r = RewriteAddresses(texts[i], by_id);
+    if (r.changed == 0) continue;
+    const NodeLayout layout = Layout(static_cast<int>(i));
+    SK_TRY(WriteFileAtomic(layout.dir + "/" + layout.nodes_conf_name, r.text, 0644));
+    spdlog::info("{}: {} address(es) in {} updated to the nodes' current addresses", nodes_[i].name,
+                 r.changed, layout.nodes_conf_name);
+  }
   return Status::Ok();
 }
 

@@ -81,6 +81,7 @@ class LocalProvider : public NodeProvider {
   int IndexOf(const std::string& name) const;
   RenderInput InputFor(int index) const;
   Status CheckPorts();
+  Status RewritePeerAddresses();
   Status LaunchNode(int index);
   void RecordExit(const std::string& name, const Supervisor::State& state);
 

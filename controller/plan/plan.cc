@@ -376,6 +376,15 @@ void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*
         }
         continue;
       }
+      // a knows b, but at an old address (b came back elsewhere): a MEET to the new one makes
+      // a's handshake find b's known ID and update the address.
+      if (!a_b->noaddr && !a_b->ep.host.empty() && a_b->ep != b.ep) {
+        if (!a_shaking) {
+          r.actions.push_back(
+              model::Meet{a.name, b.ep, b.name + " moved from " + a_b->ep.ToString()});
+        }
+        continue;
+      }
       // a knows b: does a see b's slots?
       if (!b.IsMaster()) continue;
       std::vector<SlotRange> claim = b.OwnSlots();

@@ -24,19 +24,19 @@ std::string WriteSpec(const std::string& dir, const SpecOptions& o, const std::s
   y << "  redis:\n    nodeTimeoutMs: 5000\n    appendonly: true\n" << o.redis_yaml;
   if (!o.config_yaml.empty()) y << "    config:\n" << o.config_yaml;
   if (!o.password_file.empty()) y << "  auth:\n    passwordFile: " << o.password_file << "\n";
-  y << "  local:\n    bind: 127.0.0.1\n    basePort: " << o.base_port
+  y << "  local:\n    bind: " << o.bind << "\n    basePort: " << o.base_port
     << "\n    dataDir: " << o.data_dir << "\n";
   std::string path = dir + "/" + file;
   std::ofstream(path) << y.str();
   return path;
 }
 
-Probe ProbeCluster(int base, int n, const std::string& password) {
+Probe ProbeCluster(int base, int n, const std::string& password, const std::string& host) {
   Probe p;
   int covered = 0;
   for (int i = 0; i < n; ++i) {
     int port = base + i;
-    auto info = testing::ParseInfoText(RedisCmd(port, {"CLUSTER", "INFO"}, password));
+    auto info = testing::ParseInfoText(RedisCmd(port, {"CLUSTER", "INFO"}, password, host));
     if (info["cluster_state"] != "ok") {
       p.why = "port " + std::to_string(port) + " cluster_state=" + info["cluster_state"];
       return p;
@@ -46,7 +46,7 @@ Probe ProbeCluster(int base, int n, const std::string& password) {
       p.why = "port " + std::to_string(port) + " slots_ok=" + std::to_string(covered);
       return p;
     }
-    auto repl = testing::ParseInfoText(RedisCmd(port, {"INFO", "replication"}, password));
+    auto repl = testing::ParseInfoText(RedisCmd(port, {"INFO", "replication"}, password, host));
     if (repl["role"] == "slave") {
       if (repl["master_link_status"] != "up" || repl["master_sync_in_progress"] != "0") {
         p.why = "replica " + std::to_string(port) + " link=" + repl["master_link_status"];
@@ -56,28 +56,29 @@ Probe ProbeCluster(int base, int n, const std::string& password) {
     } else {
       p.masters++;
     }
-    p.ids.push_back(RedisCmd(port, {"CLUSTER", "MYID"}, password));
+    p.ids.push_back(RedisCmd(port, {"CLUSTER", "MYID"}, password, host));
   }
   p.healthy = true;
   return p;
 }
 
-bool WaitHealthy(int base, int n, std::chrono::milliseconds timeout, const std::string& password) {
+bool WaitHealthy(int base, int n, std::chrono::milliseconds timeout, const std::string& password,
+                 const std::string& host) {
   Probe last;
   return testing::WaitFor(
       [&] {
-        last = ProbeCluster(base, n, password);
+        last = ProbeCluster(base, n, password, host);
         return last.healthy;
       },
       timeout, "cluster on ports " + std::to_string(base) + ".. healthy", [&] { return last.why; });
 }
 
-std::string ClusterCmd(int base, const std::vector<std::string>& argv,
-                       const std::string& password) {
+std::string ClusterCmd(int base, const std::vector<std::string>& argv, const std::string& password,
+                       const std::string& host) {
   int port = base;
   std::string reply;
   for (int hop = 0; hop < 3; ++hop) {
-    reply = RedisCmd(port, argv, password);
+    reply = RedisCmd(port, argv, password, host);
     if (reply.rfind("ERR:MOVED ", 0) != 0) return reply;
     port = std::stoi(reply.substr(reply.rfind(':') + 1));  // "ERR:MOVED 866 127.0.0.1:7001"
   }

@@ -20,6 +20,7 @@ struct SpecOptions {
   std::string redis_yaml;     // lines under spec.redis (4-space indent)
   std::string config_yaml;    // lines under spec.redis.config (6-space indent)
   std::string password_file;  // spec.auth.passwordFile when set
+  std::string bind = "127.0.0.1";
 };
 
 // Writes a spec file into `dir` and returns its path.
@@ -34,14 +35,15 @@ struct Probe {
   int replicas = 0;
   std::vector<std::string> ids;
 };
-Probe ProbeCluster(int base, int n, const std::string& password = "");
+Probe ProbeCluster(int base, int n, const std::string& password = "",
+                   const std::string& host = "127.0.0.1");
 // Waits (bounded) until ProbeCluster is healthy; fails the test with the last reason.
 bool WaitHealthy(int base, int n, std::chrono::milliseconds timeout,
-                 const std::string& password = "");
+                 const std::string& password = "", const std::string& host = "127.0.0.1");
 
 // SET/GET through the cluster: follows MOVED from the node at `base`.
 std::string ClusterCmd(int base, const std::vector<std::string>& argv,
-                       const std::string& password = "");
+                       const std::string& password = "", const std::string& host = "127.0.0.1");
 
 // PID recorded in <data>/<name>/<port>/redis-<port>.pid (0 when absent).
 int NodePid(const std::string& data_dir, const std::string& name, int port);

@@ -424,6 +424,37 @@ TEST_F(UpTest, RestartsAStoppedClusterWithItsData) {
   up.Stop();
 }
 
+// Every node comes back on a new address (here: a new bind). Their nodes-<port>.conf still
+// name the old addresses; slotkeeper rewrites them by node ID, and the cluster returns with
+// its data instead of nobody reaching anybody (redis#4645).
+TEST_F(UpTest, ComesBackWhenEveryNodeMovesToANewAddress) {
+  SpecOptions o = Spec(3, 1);
+  std::string spec = WriteSpec(dir_.path(), o);
+  std::vector<std::string> ids;
+  {
+    Up up(spec, dir_.path(), api_.base());
+    ASSERT_TRUE(WaitHealthy(base(), 6, std::chrono::seconds(30))) << up.Log();
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_EQ(ClusterCmd(base(), {"SET", "m" + std::to_string(i), "x"}), "OK");
+    }
+    ids = ProbeCluster(base(), 6).ids;
+    up.Stop();
+  }
+  ASSERT_EQ(Slotkeeper({"down", "-f", spec}, dir_.path()).exit_code, 0);
+  o.bind = "127.0.0.2";
+  WriteSpec(dir_.path(), o);
+  Up up(spec, dir_.path(), api_.base());
+  ASSERT_TRUE(WaitHealthy(base(), 6, std::chrono::seconds(30), "", "127.0.0.2")) << up.Log();
+  EXPECT_EQ(ProbeCluster(base(), 6, "", "127.0.0.2").ids, ids);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(ClusterCmd(base(), {"GET", "m" + std::to_string(i)}, "", "127.0.0.2"), "x");
+  }
+  EXPECT_THAT(RedisCmd(base(), {"CLUSTER", "NODES"}, "", "127.0.0.2"),
+              ::testing::Not(HasSubstr("127.0.0.1:")));
+  up.Stop();
+  Slotkeeper({"down", "-f", spec}, dir_.path());
+}
+
 TEST_F(UpTest, PlanIsADryRun) {
   std::string spec = WriteSpec(dir_.path(), Spec(3, 1));
   auto r = Slotkeeper({"plan", "-f", spec, "--state-dir", dir_.Sub("state")}, dir_.path());

@@ -35,7 +35,8 @@ class Socket {
 };
 
 // Connects with SO_SNDTIMEO/SO_RCVTIMEO (Linux applies SO_SNDTIMEO to connect too).
-int Dial(const std::string& host, int port, std::string& error) {
+int Dial(const std::string& host, int port, std::string& error,
+         int timeout_ms = kIoTimeoutSec * 1000) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -50,7 +51,7 @@ int Dial(const std::string& host, int port, std::string& error) {
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
-    timeval tv{kIoTimeoutSec, 0};
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
@@ -197,6 +198,56 @@ std::string RedisCmd(int port, const std::vector<std::string>& argv, const std::
   }
   if (!SendAll(sock.fd(), Encode(argv), error)) return "CONNFAIL:" + error;
   if (!reader.Read(reply)) return "CONNFAIL:" + reader.error();
+  return reply;
+}
+
+struct RespConnection::Impl {
+  int fd = -1;
+  std::unique_ptr<Reader> reader;
+  ~Impl() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+RespConnection::RespConnection(int port, const std::string& password, const std::string& host,
+                               int timeout_ms)
+    : impl_(std::make_unique<Impl>()), port_(port) {
+  impl_->fd = Dial(host, port, error_, timeout_ms);
+  if (impl_->fd < 0) return;
+  impl_->reader = std::make_unique<Reader>(impl_->fd);
+  if (!password.empty()) {
+    std::string reply = Cmd({"AUTH", password});
+    if (reply != "OK") {
+      error_ = reply;
+      Close();
+    }
+  }
+}
+
+RespConnection::~RespConnection() = default;
+RespConnection::RespConnection(RespConnection&&) noexcept = default;
+
+void RespConnection::Close() {
+  if (impl_ && impl_->fd >= 0) {
+    close(impl_->fd);
+    impl_->fd = -1;
+  }
+}
+
+bool RespConnection::ok() const { return impl_ && impl_->fd >= 0; }
+
+std::string RespConnection::Cmd(const std::vector<std::string>& argv) {
+  if (!ok()) return "CONNFAIL:" + error_;
+  if (!SendAll(impl_->fd, Encode(argv), error_)) {
+    Close();
+    return "CONNFAIL:" + error_;
+  }
+  std::string reply;
+  if (!impl_->reader->Read(reply)) {
+    error_ = impl_->reader->error();
+    Close();
+    return "CONNFAIL:" + error_;
+  }
   return reply;
 }
 

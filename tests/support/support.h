@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,27 @@ class RedisProcess {
 // connection failure as "CONNFAIL:<reason>".
 std::string RedisCmd(int port, const std::vector<std::string>& argv,
                      const std::string& password = "", const std::string& host = "127.0.0.1");
+
+// A persistent RESP connection with short timeouts (the load client's). Replies are
+// flattened like RedisCmd's; after an I/O error the connection is closed and every later
+// call answers "CONNFAIL:<reason>".
+class RespConnection {
+ public:
+  RespConnection(int port, const std::string& password = "", const std::string& host = "127.0.0.1",
+                 int timeout_ms = 1000);
+  ~RespConnection();
+  RespConnection(RespConnection&&) noexcept;
+  bool ok() const;
+  int port() const { return port_; }
+  std::string Cmd(const std::vector<std::string>& argv);
+
+ private:
+  void Close();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+  std::string error_;
+};
 
 // Polls pred every 20 ms until true or `timeout`; on timeout ADD_FAILUREs with `what` and
 // the last string `state()` returned (when given). Returns pred's final value.

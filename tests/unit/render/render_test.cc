@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/render/nodes_conf.h"
+
 namespace sk::agent {
 namespace {
 
@@ -190,8 +192,8 @@ TEST(RenderRedisConfTest, OwnedDirectivesInOrderWithPortInEveryName) {
   EXPECT_THAT(
       Names(conf),
       ElementsAre("port", "bind", "dir", "daemonize", "cluster-enabled", "cluster-config-file",
-                  "dbfilename", "appendfilename", "appenddirname", "logfile", "pidfile",
-                  "cluster-node-timeout", "appendonly", "cluster-require-full-coverage",
+                  "cluster-announce-ip", "dbfilename", "appendfilename", "appenddirname", "logfile",
+                  "pidfile", "cluster-node-timeout", "appendonly", "cluster-require-full-coverage",
                   "cluster-replica-validity-factor", "cluster-migration-barrier", "maxmemory"));
   EXPECT_THAT(conf[0], ElementsAre("port", "7001"));
   EXPECT_THAT(conf[1], ElementsAre("bind", "127.0.0.1"));
@@ -199,17 +201,18 @@ TEST(RenderRedisConfTest, OwnedDirectivesInOrderWithPortInEveryName) {
   EXPECT_THAT(conf[3], ElementsAre("daemonize", "no"));
   EXPECT_THAT(conf[4], ElementsAre("cluster-enabled", "yes"));
   EXPECT_THAT(conf[5], ElementsAre("cluster-config-file", "nodes-7001.conf"));
-  EXPECT_THAT(conf[6], ElementsAre("dbfilename", "dump-7001.rdb"));
-  EXPECT_THAT(conf[7], ElementsAre("appendfilename", "appendonly-7001.aof"));
-  EXPECT_THAT(conf[8], ElementsAre("appenddirname", "appendonlydir-7001"));
-  EXPECT_THAT(conf[9], ElementsAre("logfile", "/data/demo/7001/redis-7001.log"));
-  EXPECT_THAT(conf[10], ElementsAre("pidfile", "/data/demo/7001/redis-7001.pid"));
-  EXPECT_THAT(conf[11], ElementsAre("cluster-node-timeout", "5000"));
-  EXPECT_THAT(conf[12], ElementsAre("appendonly", "yes"));
-  EXPECT_THAT(conf[13], ElementsAre("cluster-require-full-coverage", "yes"));
-  EXPECT_THAT(conf[14], ElementsAre("cluster-replica-validity-factor", "10"));
-  EXPECT_THAT(conf[15], ElementsAre("cluster-migration-barrier", "1"));
-  EXPECT_THAT(conf[16], ElementsAre("maxmemory", "256mb"));
+  EXPECT_THAT(conf[6], ElementsAre("cluster-announce-ip", "127.0.0.1"));
+  EXPECT_THAT(conf[7], ElementsAre("dbfilename", "dump-7001.rdb"));
+  EXPECT_THAT(conf[8], ElementsAre("appendfilename", "appendonly-7001.aof"));
+  EXPECT_THAT(conf[9], ElementsAre("appenddirname", "appendonlydir-7001"));
+  EXPECT_THAT(conf[10], ElementsAre("logfile", "/data/demo/7001/redis-7001.log"));
+  EXPECT_THAT(conf[11], ElementsAre("pidfile", "/data/demo/7001/redis-7001.pid"));
+  EXPECT_THAT(conf[12], ElementsAre("cluster-node-timeout", "5000"));
+  EXPECT_THAT(conf[13], ElementsAre("appendonly", "yes"));
+  EXPECT_THAT(conf[14], ElementsAre("cluster-require-full-coverage", "yes"));
+  EXPECT_THAT(conf[15], ElementsAre("cluster-replica-validity-factor", "10"));
+  EXPECT_THAT(conf[16], ElementsAre("cluster-migration-barrier", "1"));
+  EXPECT_THAT(conf[17], ElementsAre("maxmemory", "256mb"));
 }
 
 TEST(RenderRedisConfTest, TypedSettingsFollowTheSpec) {
@@ -373,6 +376,35 @@ TEST(RuntimeSettingsTest, MaxmemoryInBytesLikeRedis) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace sk::agent
+
+namespace sk::agent {
+namespace {
+
+TEST(NodesConfTest, RewritesEveryKnownAddressAndKeepsTheRest) {
+  const std::string conf =
+      "aaaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n"
+      "bbbb 127.0.0.1:7001@17001,host-b master - 0 1700 2 connected 5461-10922\n"
+      "cccc :0@0 master,noaddr - 0 0 3 disconnected\n"
+      "vars currentEpoch 3 lastVoteEpoch 0\n";
+  EXPECT_EQ(NodesConfMyId(conf), "aaaa");
+  Rewritten r = RewriteAddresses(conf, {{"aaaa", {"127.0.0.2", 7000}},
+                                        {"bbbb", {"127.0.0.2", 7001}},
+                                        {"cccc", {"127.0.0.2", 7002}}});
+  EXPECT_EQ(r.changed, 3);
+  EXPECT_EQ(r.text,
+            "aaaa 127.0.0.2:7000@17000 myself,master - 0 0 1 connected 0-5460\n"
+            "bbbb 127.0.0.2:7001@17001,host-b master - 0 1700 2 connected 5461-10922\n"
+            "cccc 127.0.0.2:7002@17002 master - 0 0 3 disconnected\n"
+            "vars currentEpoch 3 lastVoteEpoch 0\n");
+  // Unknown IDs and addresses already right stay as they are.
+  Rewritten same =
+      RewriteAddresses(r.text, {{"aaaa", {"127.0.0.2", 7000}}, {"zzzz", {"1.2.3.4", 1}}});
+  EXPECT_EQ(same.changed, 0);
+  EXPECT_EQ(same.text, r.text);
 }
 
 }  // namespace
