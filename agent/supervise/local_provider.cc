@@ -439,6 +439,12 @@ std::vector<NodeRuntime> LocalProvider::Nodes() const {
   return out;
 }
 
+Status LocalProvider::Destroy(bool purge) {
+  Cancel();
+  for (const LocalNode& n : nodes_) supervisor_->Release(n.name);  // no restarts from here on
+  return StopLocalCluster(spec_, purge, opts_.stop_grace);
+}
+
 void LocalProvider::SetRestartGate(std::function<bool(const std::string& name)> gate) {
   supervisor_->SetRestartGate(std::move(gate));
 }

@@ -47,24 +47,26 @@ class LocalProvider : public NodeProvider {
   // redis-server rejects the rendered settings, naming the directive; kFailedPrecondition /
   // kUnavailable (exit 1) for the environment: missing redis-server, unwritable data dir,
   // a port taken by a process that is not this cluster's node (naming port and node).
-  Status Prepare();
+  Status Prepare() override;
   // Adopts the nodes of this cluster that already run. Quick: starts nothing.
   void AdoptRunning();
   // Adopts running nodes and starts the rest, lowest index first; does not wait for them to
   // answer. Safe to run on its own thread while the controller works with Nodes(), which
   // reports the nodes it has yet to start as queued.
-  Status Start();
+  Status Start() override;
   // Waits until every node answers PING (bounded; the error names the node and the last
   // lines of its log when it exited instead).
-  Status WaitReady(std::chrono::milliseconds ready_timeout);
+  Status WaitReady(std::chrono::milliseconds ready_timeout) override;
   // Start() then WaitReady().
   Status Launch(std::chrono::milliseconds ready_timeout);
   // Makes a running Start() stop starting nodes and WaitReady() return (kAborted) soon.
-  void Cancel() { cancel_ = true; }
+  void Cancel() override { cancel_ = true; }
+  // Stops supervising, stops every node (StopLocalCluster) and with purge deletes the data.
+  Status Destroy(bool purge) override;
   // Names of the nodes this Launch() started (as opposed to adopted).
   std::vector<std::string> StartedThisRun() const;
   // Stops every node this run started (used when bootstrap is refused: nothing is left).
-  void StopStartedThisRun();
+  void StopStartedThisRun() override;
 
   std::vector<NodeRuntime> Nodes() const override;
   Status StartNode(const std::string& name) override;

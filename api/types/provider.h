@@ -5,6 +5,7 @@
 // knows how a node is started. Implementations are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,6 +37,20 @@ struct NodeRuntime {
 class NodeProvider {
  public:
   virtual ~NodeProvider() = default;
+  // Checks the environment and writes the nodes' files; starts nothing. InvalidArgument when
+  // the spec's settings are refused, other codes for the environment (ports, dirs, binary).
+  virtual Status Prepare() = 0;
+  // Adopts running nodes and starts the others, without waiting for them to answer.
+  virtual Status Start() = 0;
+  // Waits until every node answers; names the node (and why) that does not.
+  virtual Status WaitReady(std::chrono::milliseconds timeout) = 0;
+  // Makes a running Start()/WaitReady() return soon.
+  virtual void Cancel() = 0;
+  // Stops every node of the cluster by PID; with purge also deletes their data.
+  virtual Status Destroy(bool purge) = 0;
+  // Stops the nodes this provider started (not those it adopted): a create that is refused
+  // leaves nothing behind.
+  virtual void StopStartedThisRun() = 0;
   // Every node the current spec declares, in index order.
   virtual std::vector<NodeRuntime> Nodes() const = 0;
   // Starts a node that is not running (no-op when it runs). kUnavailable if it cannot.

@@ -167,10 +167,13 @@ void Reconciler::AddEvent(std::string type, std::string reason, std::string mess
 bool Reconciler::IsImmutableSetting(const act::ActionResult& r) {
   auto* set = std::get_if<model::ConfigSet>(&r.action);
   if (!set || r.status.error().message().find("immutable") == std::string::npos) return false;
-  auto& rc = desired_.runtime_config;
-  rc.erase(
-      std::remove_if(rc.begin(), rc.end(), [&](const auto& kv) { return kv.first == set->key; }),
-      rc.end());
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // desired() may read it from another thread
+    auto& rc = desired_.runtime_config;
+    rc.erase(
+        std::remove_if(rc.begin(), rc.end(), [&](const auto& kv) { return kv.first == set->key; }),
+        rc.end());
+  }
   spdlog::warn(
       "cluster={} {} cannot change while a node runs; redis.conf has {} {}, which applies "
       "when each node restarts",
@@ -194,6 +197,10 @@ int Reconciler::Execute(const std::vector<model::Action>& step,
   for (const act::ActionResult& r : results) {
     std::string what = model::Describe(r.action);
     std::string kind(model::ActionKind(r.action));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      (r.status.ok() ? counters_.actions : counters_.failures)[kind]++;
+    }
     if (!r.status.ok() && IsImmutableSetting(r)) continue;
     if (!r.status.ok()) {
       failures++;
@@ -268,13 +275,83 @@ void Reconciler::ReleaseStaleHolds() {
   }
 }
 
+void Reconciler::SetDesired(model::DesiredCluster desired, long long generation) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_desired_ = std::make_pair(std::move(desired), generation);
+  }
+  Wake();
+}
+
+void Reconciler::RequestFailover(const std::string& node, std::function<void(const Status&)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_failovers_.emplace_back(node, std::move(done));
+  }
+  Wake();
+}
+
+model::DesiredCluster Reconciler::desired() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return desired_;
+}
+
+ReconcileCounters Reconciler::Counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+// Takes what other threads handed over since the last pass: a new desired state, requested
+// failovers (run here, between passes, so that they never race a step).
+void Reconciler::TakePending(const model::ObservedCluster* last) {
+  std::optional<std::pair<model::DesiredCluster, long long>> next;
+  std::vector<std::pair<std::string, std::function<void(const Status&)>>> failovers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next.swap(pending_desired_);
+    failovers.swap(pending_failovers_);
+    if (next) {
+      desired_ = std::move(next->first);
+      opts_.generation = next->second;
+    }
+  }
+  if (next) spdlog::info("cluster={} spec generation {} applied", desired_.name, opts_.generation);
+  for (auto& [node, done] : failovers) {
+    model::ObservedCluster seen = last ? *last : observe::Observe(pool_, Targets(), {});
+    act::Executor exec(pool_, &provider_, seen);
+    auto results = exec.Run({model::Failover{node, "", "requested"}});
+    Status st = results.empty() ? Internal("no result") : results.front().status;
+    AddEvent(st.ok() ? "Normal" : "Warning", "Failover",
+             "CLUSTER FAILOVER on " + node + (st.ok() ? "" : ": " + st.error().message()));
+    if (done) done(st);
+  }
+}
+
 Reconciler::Outcome Reconciler::OnePass(bool act, const std::string& stalled) {
   ++pass_no_;
+  TakePending(nullptr);
   ReleaseStaleHolds();
   Outcome out;
   auto started = Clock::now();
   out.pass = Look();
   out.took = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_.passes++;
+    double secs = std::chrono::duration<double>(out.took).count();
+    counters_.duration_sum_seconds += secs;
+    constexpr size_t kBuckets = sizeof kDurationBuckets / sizeof kDurationBuckets[0];
+    if (counters_.duration_buckets.empty()) counters_.duration_buckets.assign(kBuckets + 1, 0);
+    size_t b = 0;
+    while (b < kBuckets && secs > kDurationBuckets[b]) ++b;
+    counters_.duration_buckets[b]++;
+    const model::Plan& plan = out.pass.plan;
+    std::string result = !plan.blockers.empty() ? "blocked"
+                         : plan.Converged()     ? "converged"
+                         : !plan.steps.empty()  ? "acting"
+                                                : "waiting";
+    counters_.results[result]++;
+  }
   RememberIdentity(out.pass);
   Record(out.pass, stalled);
   if (act && out.pass.plan.blockers.empty() && !out.pass.plan.steps.empty()) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,18 @@ struct Pass {
   model::Plan plan;
 };
 
+// Counters for /metrics (slotkeeper_reconcile_*, slotkeeper_actions_total).
+struct ReconcileCounters {
+  long long passes = 0;
+  std::map<std::string, long long> results;   // converged | acting | waiting | blocked | stalled
+  std::map<std::string, long long> actions;   // by kind: meet, addslots, failover, ...
+  std::map<std::string, long long> failures;  // failed actions by kind
+  // Pass durations (observe + plan) in the buckets of kDurationBuckets, plus +Inf, and sum.
+  std::vector<long long> duration_buckets;
+  double duration_sum_seconds = 0;
+};
+inline constexpr double kDurationBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+
 class Reconciler {
  public:
   Reconciler(model::DesiredCluster desired, NodeProvider& provider, Options opts);
@@ -57,10 +70,17 @@ class Reconciler {
   void Run(const std::atomic<bool>& stop);
   // Makes a sleeping Run/Converge start its next pass now.
   void Wake();
+  // A new desired state (a changed spec), applied from the next pass on; `generation` is
+  // reported as the status's observedGeneration once a pass has used it.
+  void SetDesired(model::DesiredCluster desired, long long generation);
+  // Runs CLUSTER FAILOVER on the replica `node` (a name) at the start of the next pass, so
+  // that it never races a step of the plan. `done` gets the command's result.
+  void RequestFailover(const std::string& node, std::function<void(const Status&)> done);
+  ReconcileCounters Counters() const;
 
   ClusterStatus Snapshot() const;
   std::vector<Event> Events() const;  // newest first
-  const model::DesiredCluster& desired() const { return desired_; }
+  model::DesiredCluster desired() const;
 
  private:
   struct Outcome {
@@ -70,6 +90,7 @@ class Reconciler {
     std::chrono::milliseconds took{0};  // observing and planning
   };
   Outcome OnePass(bool act, const std::string& stalled);
+  void TakePending(const model::ObservedCluster* last);
   void Record(const Pass& pass, const std::string& stalled);
   void RememberIdentity(const Pass& pass);
   int Execute(const std::vector<model::Action>& step, const model::ObservedCluster& seen);
@@ -98,6 +119,10 @@ class Reconciler {
   std::condition_variable cv_;
   bool woken_ = false;
   std::map<std::string, std::chrono::steady_clock::time_point> held_since_;
+  // Guarded by mu_: changes handed over by other threads, taken at the start of a pass.
+  std::optional<std::pair<model::DesiredCluster, long long>> pending_desired_;
+  std::vector<std::pair<std::string, std::function<void(const Status&)>>> pending_failovers_;
+  ReconcileCounters counters_;
   ClusterStatus status_;
   std::deque<Event> events_;
 };

@@ -1,0 +1,474 @@
+#include "controller/reconcile/manager.h"
+
+#include <dirent.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/codec/spec_codec.h"
+#include "api/types/files.h"
+#include "controller/reconcile/state_store.h"
+#include "controller/reconcile/status_builder.h"
+
+namespace sk::reconcile {
+
+using Clock = std::chrono::steady_clock;
+
+struct ClusterManager::Managed {
+  ClusterSpec spec;
+  long long generation = 1;
+  std::optional<std::string> password;
+  std::unique_ptr<NodeProvider> provider;
+  std::unique_ptr<Reconciler> rec;
+  std::atomic<bool> stop{false};
+  std::thread starter;  // starts the nodes
+  std::thread worker;   // reconciles
+  std::string create_op;
+};
+
+namespace {
+
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A topology change (masters, replicas, slot split) needs moving slots between masters.
+bool SameTopology(const ClusterSpec& a, const ClusterSpec& b) {
+  return a.masters == b.masters && a.replicas_per_master == b.replicas_per_master &&
+         a.slots.weights == b.slots.weights && a.slots.ranges == b.slots.ranges &&
+         a.local.bind == b.local.bind && a.local.base_port == b.local.base_port &&
+         a.local.data_dir == b.local.data_dir;
+}
+
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+ClusterManager::ClusterManager(ManagerHooks hooks, ManagerOptions opts)
+    : hooks_(std::move(hooks)), opts_(std::move(opts)) {}
+
+ClusterManager::~ClusterManager() { Shutdown(); }
+
+void ClusterManager::Shutdown() {
+  std::map<std::string, std::shared_ptr<Managed>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all.swap(clusters_);
+  }
+  for (auto& [name, m] : all) {
+    m->stop = true;
+    m->provider->Cancel();
+    m->rec->Wake();
+  }
+  for (auto& [name, m] : all) {
+    if (m->starter.joinable()) m->starter.join();
+    if (m->worker.joinable()) m->worker.join();
+  }
+}
+
+Status ClusterManager::Persist(const ClusterSpec& spec, long long generation) const {
+  nlohmann::json j = {{"generation", generation},
+                      {"spec", nlohmann::json::parse(codec::SpecToJson(spec))}};
+  StateStore store(StateStore::ClusterDir(opts_.state_dir, spec.name));
+  return store.SaveFile("spec.json", j.dump(2) + "\n");
+}
+
+std::vector<Error> ClusterManager::Load() {
+  std::vector<Error> problems;
+  std::string root = AbsolutePath(opts_.state_dir) + "/clusters";
+  DIR* dir = ::opendir(root.c_str());
+  if (!dir) return problems;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(dir);
+  for (const std::string& name : names) {
+    auto text = ReadFile(root + "/" + name + "/spec.json");
+    if (!text.ok()) continue;  // a status-only dir (e.g. from `up`): not managed here
+    try {
+      nlohmann::json j = nlohmann::json::parse(*text);
+      auto spec = codec::ParseSpec(j.at("spec").dump());
+      if (!spec.ok()) {
+        problems.push_back(std::move(spec).error().Wrap("cluster " + name));
+        continue;
+      }
+      Status st = Start(*spec, j.value("generation", 1LL), false);
+      if (!st.ok()) problems.push_back(std::move(st).error().Wrap("cluster " + name));
+    } catch (const std::exception& e) {
+      problems.push_back(Internal("cluster " + name + ": spec.json is corrupt: " + e.what()));
+    }
+  }
+  return problems;
+}
+
+std::shared_ptr<ClusterManager::Managed> ClusterManager::Find(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second;
+}
+
+Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool persist) {
+  if (!spec.hosts.empty()) {
+    return FailedPrecondition(
+        "spec.hosts: multi-host agents are not available in this version "
+        "yet; use spec.local");
+  }
+  auto m = std::make_shared<Managed>();
+  m->spec = spec;
+  m->generation = generation;
+  SK_ASSIGN_OR_RETURN(m->password, hooks_.password(spec));
+  m->provider = hooks_.make_provider(spec, m->password);
+  SK_TRY(m->provider->Prepare());
+  if (persist) SK_TRY(Persist(spec, generation));
+  Options ropts;
+  ropts.client = opts_.client;
+  if (m->password) {
+    ropts.client.password = Redacted<std::string>(*m->password);
+    ropts.client.has_password = true;
+  }
+  ropts.state_dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
+  ropts.generation = generation;
+  m->rec =
+      std::make_unique<Reconciler>(hooks_.desired(spec, m->provider->Nodes()), *m->provider, ropts);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (clusters_.count(spec.name)) return AlreadyExists("cluster " + spec.name + " exists");
+    clusters_[spec.name] = m;
+  }
+  const std::string name = spec.name;
+  const std::chrono::milliseconds ready(10000 + 100 * spec.NodeCount());
+  m->starter = std::thread([m, name, ready] {
+    Status st = m->provider->Start();
+    if (st.ok()) st = m->provider->WaitReady(ready);
+    if (!st.ok() && !m->stop.load()) spdlog::error("cluster={} {}", name, st.error().message());
+  });
+  m->worker = std::thread([this, m] { Run(m); });
+  return Status::Ok();
+}
+
+void ClusterManager::Run(std::shared_ptr<Managed> m) {
+  const std::string name = m->spec.name;  // names never change
+  Status first = m->rec->Converge(m->stop);
+  if (m->stop.load()) return;
+  if (!m->create_op.empty()) FinishOperation(m->create_op, first);
+  if (hooks_.on_first_converge) hooks_.on_first_converge(name, first);
+  if (!first.ok()) spdlog::error("cluster={} {}", name, first.error().message());
+  // A daemon keeps at it: a blocker may be lifted by a person, a stall may pass.
+  m->rec->Run(m->stop);
+}
+
+std::pair<ClusterSpec, long long> ClusterManager::SpecOf(const Managed& m) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {m.spec, m.generation};
+}
+
+Operation ClusterManager::NewOperation(const std::string& cluster, const std::string& kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  char id[32];
+  std::snprintf(id, sizeof id, "op-%06lld", next_op_++);
+  Operation op{id, cluster, kind, "running", 0, 0, 0, 0, Rfc3339(NowMs()), "", ""};
+  operations_[op.id] = op;
+  return op;
+}
+
+void ClusterManager::FinishOperation(const std::string& id, const Status& result) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = operations_.find(id);
+  if (it == operations_.end() || it->second.state != "running") return;
+  it->second.state = result.ok() ? "succeeded" : "failed";
+  it->second.progress = result.ok() ? 1 : it->second.progress;
+  it->second.finished_at = Rfc3339(NowMs());
+  if (!result.ok()) it->second.error = result.error().message();
+}
+
+std::vector<ClusterSummary> ClusterManager::List() const {
+  std::vector<std::shared_ptr<Managed>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [n, m] : clusters_) all.push_back(m);
+  }
+  std::vector<ClusterSummary> out;
+  for (const auto& m : all) {
+    auto [spec, generation] = SpecOf(*m);
+    out.push_back({spec.name, m->rec->Snapshot().phase, generation});
+  }
+  return out;
+}
+
+Result<ClusterRecord> ClusterManager::Get(const std::string& name) const {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  auto [spec, generation] = SpecOf(*m);
+  ClusterRecord r{spec, generation, m->rec->Snapshot(), std::nullopt};
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, op] : operations_) {
+    if (op.cluster == name && op.state == "running") r.operation = op;
+  }
+  if (r.operation) r.status.operation = r.operation->id;
+  return r;
+}
+
+Result<ClusterRecord> ClusterManager::Create(const ClusterSpec& spec) {
+  if (Find(spec.name)) return AlreadyExists("cluster " + spec.name + " already exists");
+  Operation op = NewOperation(spec.name, "create");
+  Status st = Start(spec, 1, true);
+  if (!st.ok()) {
+    FinishOperation(op.id, st);
+    return std::move(st).error();
+  }
+  if (auto m = Find(spec.name)) m->create_op = op.id;
+  return Get(spec.name);
+}
+
+Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
+  auto m = Find(spec.name);
+  if (!m) return NotFound("cluster " + spec.name + " is not managed here");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, op] : operations_) {
+      if (op.cluster == spec.name && op.state == "running" && op.kind != "create") {
+        return Aborted("operation " + id + " (" + op.kind + ") is still running on " + spec.name);
+      }
+    }
+  }
+  auto [current, current_generation] = SpecOf(*m);
+  if (!SameTopology(current, spec)) {
+    return FailedPrecondition(
+        "changing masters, replicasPerMaster, the slot split or the node addresses of a running "
+        "cluster moves slots between masters; that is not available in this version yet. "
+        "Settings under spec.redis can change now");
+  }
+  SK_ASSIGN_OR_RETURN(auto password, hooks_.password(spec));
+  auto provider = hooks_.make_provider(spec, password);
+  // Re-render the files (redis.conf) and re-check the settings with redis-server first:
+  // a refused setting changes nothing.
+  SK_TRY(provider->Prepare());
+  long long generation = current_generation + 1;
+  SK_TRY(Persist(spec, generation));
+  Operation op = NewOperation(spec.name, "replace");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    m->spec = spec;
+    m->generation = generation;
+  }
+  m->rec->SetDesired(hooks_.desired(spec, m->provider->Nodes()), generation);
+  return op;
+}
+
+Status ClusterManager::Delete(const std::string& name, bool purge) {
+  std::shared_ptr<Managed> m;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) return NotFound("cluster " + name + " is not managed here");
+    m = it->second;
+    clusters_.erase(it);
+  }
+  m->stop = true;
+  m->provider->Cancel();
+  m->rec->Wake();
+  if (m->starter.joinable()) m->starter.join();
+  if (m->worker.joinable()) m->worker.join();
+  std::string dir = StateStore::ClusterDir(opts_.state_dir, name);
+  Status st = purge ? m->provider->Destroy(true) : Status::Ok();
+  // Not managed any more: a restart must not pick it up again.
+  Status removed = purge ? RemoveTree(dir) : RemoveTree(dir + "/spec.json");
+  SK_TRY(st);
+  return removed;
+}
+
+Result<Operation> ClusterManager::Scale(const std::string& name, const ScaleRequest& req) {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  ClusterSpec next = SpecOf(*m).first;
+  if (req.masters) next.masters = *req.masters;
+  if (req.replicas_per_master) next.replicas_per_master = *req.replicas_per_master;
+  SK_TRY(Validate(next));
+  if (SameTopology(SpecOf(*m).first, next)) {
+    Operation op = NewOperation(name, "scale");
+    FinishOperation(op.id, Status::Ok());
+    return GetOperation(op.id);
+  }
+  return Replace(next);
+}
+
+Result<Operation> ClusterManager::Failover(const std::string& name, const std::string& node) {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  ClusterStatus s = m->rec->Snapshot();
+  const NodeStatus* target = nullptr;
+  for (const NodeStatus& n : s.nodes) {
+    if (n.id == node || n.host + ":" + std::to_string(n.port) == node || n.name == node)
+      target = &n;
+  }
+  if (!target) return NotFound("cluster " + name + " has no node " + node);
+  if (target->role != "replica") {
+    return FailedPrecondition("node " + node + " is a " + target->role +
+                              "; CLUSTER FAILOVER promotes a replica: name one of its replicas");
+  }
+  Operation op = NewOperation(name, "failover");
+  std::string id = op.id;
+  m->rec->RequestFailover(target->name, [this, id](const Status& st) {
+    if (!st.ok()) FinishOperation(id, st);
+  });
+  // Succeeds once the node reports itself master (checked when the operation is read).
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failover_targets_[id] = {name, target->name};
+  }
+  return op;
+}
+
+Result<std::vector<Event>> ClusterManager::Events(const std::string& name) const {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  return m->rec->Events();
+}
+
+Result<Operation> ClusterManager::GetOperation(const std::string& id) const {
+  Operation op;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = operations_.find(id);
+    if (it == operations_.end()) return NotFound("operation " + id + " does not exist");
+    op = it->second;
+  }
+  if (op.state != "running") return op;
+  auto m = Find(op.cluster);
+  if (!m) return op;
+  ClusterStatus s = m->rec->Snapshot();
+  // Running operations finish when the snapshot shows their effect.
+  if (op.kind == "replace" || op.kind == "scale") {
+    if (s.phase == "Ready" && s.observed_generation >= SpecOf(*m).second) {
+      FinishOperation(id, Status::Ok());
+    }
+  } else if (op.kind == "failover") {
+    std::string node;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto t = failover_targets_.find(id);
+      if (t != failover_targets_.end()) node = t->second.second;
+    }
+    for (const NodeStatus& n : s.nodes) {
+      if (!node.empty() && n.name == node && n.role == "master") FinishOperation(id, Status::Ok());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return operations_.at(id);
+}
+
+bool ClusterManager::Ready() const {
+  for (const ClusterSummary& s : List()) {
+    if (s.phase != "Ready") return false;
+  }
+  return true;
+}
+
+std::string ClusterManager::MetricsText() const {
+  std::vector<std::shared_ptr<Managed>> all;
+  std::vector<Operation> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [n, m] : clusters_) all.push_back(m);
+    for (const auto& [id, op] : operations_) {
+      if (op.state == "running") ops.push_back(op);
+    }
+  }
+  std::ostringstream o;
+  auto head = [&o](const char* name, const char* type, const char* help) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  };
+  head("slotkeeper_cluster_state", "gauge",
+       "1 when every node of the cluster reports cluster_state:ok.");
+  for (const auto& m : all) {
+    o << "slotkeeper_cluster_state{cluster=\"" << SpecOf(*m).first.name << "\"} "
+      << (m->rec->Snapshot().cluster_state == "ok" ? 1 : 0) << "\n";
+  }
+  head("slotkeeper_cluster_phase", "gauge", "1 for the cluster's current phase.");
+  for (const auto& m : all) {
+    std::string phase = m->rec->Snapshot().phase;
+    for (const char* p : {"Creating", "Ready", "Scaling", "Healing", "Degraded", "Failed"}) {
+      o << "slotkeeper_cluster_phase{cluster=\"" << SpecOf(*m).first.name << "\",phase=\"" << p
+        << "\"} " << (phase == p ? 1 : 0) << "\n";
+    }
+  }
+  head("slotkeeper_cluster_slots", "gauge", "Slots by state, as the worst node sees them.");
+  head("slotkeeper_cluster_nodes", "gauge", "Nodes by role and link state.");
+  head("slotkeeper_cluster_open_slots", "gauge", "Slots left MIGRATING or IMPORTING.");
+  for (const auto& m : all) {
+    ClusterStatus s = m->rec->Snapshot();
+    const std::string c = "cluster=\"" + SpecOf(*m).first.name + "\"";
+    o << "slotkeeper_cluster_slots{" << c << ",state=\"assigned\"} " << s.slots_assigned << "\n"
+      << "slotkeeper_cluster_slots{" << c << ",state=\"ok\"} " << s.slots_ok << "\n"
+      << "slotkeeper_cluster_slots{" << c << ",state=\"pfail\"} " << s.slots_pfail << "\n"
+      << "slotkeeper_cluster_slots{" << c << ",state=\"fail\"} " << s.slots_fail << "\n";
+    std::map<std::pair<std::string, std::string>, int> nodes;
+    for (const NodeStatus& n : s.nodes) nodes[{n.role, n.link_state}]++;
+    for (const auto& [k, v] : nodes) {
+      o << "slotkeeper_cluster_nodes{" << c << ",role=\"" << Label(k.first) << "\",link=\""
+        << Label(k.second) << "\"} " << v << "\n";
+    }
+    o << "slotkeeper_cluster_open_slots{" << c << "} " << s.open_slots.size() << "\n";
+  }
+  head("slotkeeper_reconcile_duration_seconds", "histogram", "Observe and plan time of a pass.");
+  head("slotkeeper_reconcile_total", "counter", "Reconcile passes by result.");
+  head("slotkeeper_actions_total", "counter", "Actions taken by kind.");
+  head("slotkeeper_action_failures_total", "counter", "Actions that failed by kind.");
+  for (const auto& m : all) {
+    ReconcileCounters k = m->rec->Counters();
+    const std::string c = "cluster=\"" + SpecOf(*m).first.name + "\"";
+    long long cumulative = 0;
+    constexpr size_t kBuckets = sizeof kDurationBuckets / sizeof kDurationBuckets[0];
+    for (size_t b = 0; b <= kBuckets; ++b) {
+      cumulative += b < k.duration_buckets.size() ? k.duration_buckets[b] : 0;
+      o << "slotkeeper_reconcile_duration_seconds_bucket{" << c << ",le=\"";
+      if (b < kBuckets) {
+        o << kDurationBuckets[b];
+      } else {
+        o << "+Inf";
+      }
+      o << "\"} " << cumulative << "\n";
+    }
+    o << "slotkeeper_reconcile_duration_seconds_sum{" << c << "} " << k.duration_sum_seconds << "\n"
+      << "slotkeeper_reconcile_duration_seconds_count{" << c << "} " << k.passes << "\n";
+    for (const auto& [r, v] : k.results) {
+      o << "slotkeeper_reconcile_total{" << c << ",result=\"" << r << "\"} " << v << "\n";
+    }
+    for (const auto& [kind, v] : k.actions) {
+      o << "slotkeeper_actions_total{" << c << ",kind=\"" << kind << "\"} " << v << "\n";
+    }
+    for (const auto& [kind, v] : k.failures) {
+      o << "slotkeeper_action_failures_total{" << c << ",kind=\"" << kind << "\"} " << v << "\n";
+    }
+  }
+  head("slotkeeper_slots_migrated_total", "counter", "Slots moved between masters.");
+  head("slotkeeper_keys_migrated_total", "counter", "Keys moved between masters.");
+  for (const auto& m : all) {
+    o << "slotkeeper_slots_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} 0\n"
+      << "slotkeeper_keys_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} 0\n";
+  }
+  head("slotkeeper_operation_progress", "gauge", "Progress (0..1) of running operations.");
+  for (const Operation& op : ops) {
+    o << "slotkeeper_operation_progress{cluster=\"" << op.cluster << "\",operation=\"" << op.id
+      << "\",kind=\"" << op.kind << "\"} " << op.progress << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace sk::reconcile

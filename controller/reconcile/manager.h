@@ -1,0 +1,96 @@
+// ClusterManager: the controller's ClusterService. Manages several clusters, each with its
+// own provider (where its nodes run), reconciler and thread.
+//
+// Specs accepted over any front end are persisted in the state dir before the call returns
+// (<state-dir>/clusters/<name>/spec.json), and Load() picks them up again after a restart,
+// so a restart never forgets a cluster. Reads (Get, List, Events, metrics) come from the
+// snapshots the reconcilers publish after each pass: a slow Redis node never blocks them.
+// Long work (creation, failover, spec changes) runs as an Operation.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/types/cluster_service.h"
+#include "api/types/provider.h"
+#include "controller/model/model.h"
+#include "controller/reconcile/reconciler.h"
+
+namespace sk::reconcile {
+
+// What the composition root (the CLI) supplies: how a spec becomes a provider and the
+// controller's view of it. Keeps this module free of agent code.
+struct ManagerHooks {
+  // A provider for the spec's nodes (not prepared yet). The password is the spec's.
+  std::function<std::unique_ptr<NodeProvider>(const ClusterSpec&,
+                                              const std::optional<std::string>& password)>
+      make_provider;
+  // The desired cluster for a spec and its provider's nodes.
+  std::function<model::DesiredCluster(const ClusterSpec&, const std::vector<NodeRuntime>&)> desired;
+  // Reads spec.auth.passwordFile; InvalidArgument naming the field when it cannot.
+  std::function<Result<std::optional<std::string>>(const ClusterSpec&)> password;
+  // Called when the first reconcile of a cluster ends: Ok (formed), or the error that
+  // stopped it. `up` uses it to print "ready" or to exit.
+  std::function<void(const std::string& name, const Status& first)> on_first_converge;
+};
+
+struct ManagerOptions {
+  std::string state_dir = "./.slotkeeper";
+  redis::ClientOptions client;  // timeouts; the password comes per cluster
+};
+
+class ClusterManager : public ClusterService {
+ public:
+  ClusterManager(ManagerHooks hooks, ManagerOptions opts);
+  ~ClusterManager() override;
+  ClusterManager(const ClusterManager&) = delete;
+  ClusterManager& operator=(const ClusterManager&) = delete;
+
+  // Starts managing every cluster persisted in the state dir; returns the problems of those
+  // that could not be started (they are skipped, not forgotten).
+  std::vector<Error> Load();
+  // Stops every reconciler; the nodes keep running.
+  void Shutdown();
+
+  // ClusterService.
+  std::vector<ClusterSummary> List() const override;
+  Result<ClusterRecord> Get(const std::string& name) const override;
+  Result<ClusterRecord> Create(const ClusterSpec& spec) override;
+  Result<Operation> Replace(const ClusterSpec& spec) override;
+  Status Delete(const std::string& name, bool purge) override;
+  Result<Operation> Scale(const std::string& name, const ScaleRequest& req) override;
+  Result<Operation> Failover(const std::string& name, const std::string& node) override;
+  Result<std::vector<Event>> Events(const std::string& name) const override;
+  Result<Operation> GetOperation(const std::string& id) const override;
+  bool Ready() const override;
+  std::string MetricsText() const override;
+
+ private:
+  struct Managed;
+  Status Start(const ClusterSpec& spec, long long generation, bool persist);
+  Status Persist(const ClusterSpec& spec, long long generation) const;
+  std::shared_ptr<Managed> Find(const std::string& name) const;
+  Operation NewOperation(const std::string& cluster, const std::string& kind);
+  void FinishOperation(const std::string& id, const Status& result) const;
+  // The spec and generation of a managed cluster, read under the lock.
+  std::pair<ClusterSpec, long long> SpecOf(const Managed& m) const;
+  void Run(std::shared_ptr<Managed> m);
+
+  ManagerHooks hooks_;
+  ManagerOptions opts_;
+  mutable std::mutex mu_;  // guards everything below and each Managed's spec/generation
+  std::map<std::string, std::shared_ptr<Managed>> clusters_;
+  mutable std::map<std::string, Operation> operations_;
+  std::map<std::string, std::pair<std::string, std::string>>
+      failover_targets_;  // op -> (cluster, node)
+  long long next_op_ = 1;
+};
+
+}  // namespace sk::reconcile
