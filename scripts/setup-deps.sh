@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libcpprest-dev libssl-dev nlohmann-json3-dev libhiredis-dev libspdlog-dev libfmt-dev
+  libboost-dev nlohmann-json3-dev libhiredis-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools clang-format
 )

@@ -40,13 +40,16 @@ Result<std::string> ReadPassword(const std::string& path) {
 
 }  // namespace
 
+Result<std::optional<std::string>> ReadSpecPassword(const ClusterSpec& spec) {
+  if (!spec.auth) return std::optional<std::string>();
+  SK_ASSIGN_OR_RETURN(std::string pw, ReadPassword(AbsolutePath(spec.auth->password_file)));
+  return std::optional<std::string>(std::move(pw));
+}
+
 Result<LoadedSpec> LoadSpec(const std::string& path) {
   LoadedSpec out;
   SK_ASSIGN_OR_RETURN(out.spec, codec::LoadSpecFile(path));
-  if (out.spec.auth) {
-    SK_ASSIGN_OR_RETURN(std::string pw, ReadPassword(AbsolutePath(out.spec.auth->password_file)));
-    out.password = std::move(pw);
-  }
+  SK_ASSIGN_OR_RETURN(out.password, ReadSpecPassword(out.spec));
   return out;
 }
 

@@ -22,6 +22,10 @@ struct LoadedSpec {
 // every spec problem, including a password file that is missing, empty or not one line.
 Result<LoadedSpec> LoadSpec(const std::string& path);
 
+// Reads spec.auth.passwordFile (relative to the current directory); none when the spec has
+// no auth. InvalidArgument naming the field when it is missing, empty or not one line.
+Result<std::optional<std::string>> ReadSpecPassword(const ClusterSpec& spec);
+
 // The exit code an error maps to: 2 for usage and invalid specs, 1 for everything else.
 int ExitCodeFor(const Error& e);
 // Prints "slotkeeper: <message>" and each field problem to stderr; returns ExitCodeFor(e).

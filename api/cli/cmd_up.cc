@@ -17,13 +17,12 @@
 #include <optional>
 #include <thread>
 
-#include "agent/supervise/local_provider.h"
 #include "api/cli/args.h"
 #include "api/cli/cluster_setup.h"
 #include "api/cli/commands.h"
-#include "api/rest/rest_server.h"
+#include "api/cli/daemon.h"
 #include "api/types/files.h"
-#include "controller/reconcile/reconciler.h"
+#include "controller/reconcile/manager.h"
 
 namespace sk::cli {
 
@@ -66,24 +65,6 @@ class DaemonLock {
   std::string path_;
   int fd_ = -1;
 };
-
-rest::Response HandleApi(const rest::Request& req, reconcile::Reconciler* rec) {
-  if (req.path == "/healthz") {
-    if (req.method != "GET")
-      return rest::JsonError(405, "MethodNotAllowed", req.method + " " + req.path);
-    return {200, "application/json", R"({"status":"ok"})", {}};
-  }
-  if (req.path == "/readyz") {
-    if (req.method != "GET")
-      return rest::JsonError(405, "MethodNotAllowed", req.method + " " + req.path);
-    bool ready = rec && rec->Snapshot().phase == "Ready";
-    return {ready ? 200 : 503,
-            "application/json",
-            ready ? R"({"status":"ready"})" : R"({"status":"not ready"})",
-            {}};
-  }
-  return rest::JsonError(404, "NotFound", "no route for " + req.method + " " + req.path);
-}
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -143,18 +124,10 @@ int RunUp(const std::vector<std::string>& argv) {
         FailedPrecondition("spec.hosts: multi-host agents are not available in this "
                            "version yet; use spec.local"));
   }
-
-  // Signals are blocked before any thread exists, so only sigwait below sees them and every
-  // thread (cpprest's pool, the supervisor) inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  rest::InitThreadPool(4);
+  sigset_t signals = BlockSignals();
 
   // One daemon per cluster. A cluster dir that does not exist yet has no daemon: then the lock
-  // is taken after Prepare() made it, so that a refused `up` creates nothing.
+  // is taken after the cluster's files were written, so that a refused `up` creates nothing.
   DaemonLock lock;
   bool locked = false;
   if (Exists(ClusterDataDir(spec))) {
@@ -163,103 +136,63 @@ int RunUp(const std::vector<std::string>& argv) {
   }
   if (Status st = CheckApiAddress(opts->api, spec); !st.ok()) return Fail(st.error());
 
-  std::atomic<reconcile::Reconciler*> rec_ptr{nullptr};
-  auto server = rest::Server::Start(
-      opts->api, [&rec_ptr](const rest::Request& r) { return HandleApi(r, rec_ptr.load()); });
-  if (!server.ok()) return Fail(server.error());
-
-  // Declared before the provider so that it outlives the provider's supervisor thread, whose
-  // exit callback wakes it.
-  std::optional<reconcile::Reconciler> rec;
-  agent::LocalOptions local;
-  local.redis_server = RedisServerName();
-  local.password = loaded->password;
-  agent::LocalProvider provider(spec, local);
-  auto t0 = Clock::now();
-  if (Status st = provider.Prepare(); !st.ok()) return Fail(st.error());
-  if (!locked) {
-    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
-  }
-
-  reconcile::Options ropts;
-  ropts.client = ClientOptionsFor(loaded->password);
-  ropts.state_dir = reconcile::StateStore::ClusterDir(opts->state_dir, spec.name);
-  rec.emplace(DesiredFromSpec(spec, provider.Nodes()), provider, ropts);
-  rec_ptr = &*rec;
-  provider.supervisor().OnExit(
-      [&rec, &spec](const std::string& name, const agent::Supervisor::State& s) {
-        spdlog::warn("cluster={} node {} {}", spec.name, name, s.last_exit);
-        rec->Wake();
-      });
-
-  provider.AdoptRunning();  // before the first pass, so that it sees them running
-  std::atomic<bool> stop{false};
   std::atomic<int> exit_code{0};
-  std::atomic<bool> launch_failed{false};
-  std::atomic<bool> blocked{false};
-  // Nodes are still starting: the reconciler already works with those that answer (a
-  // master's slots must come within 2 s of its start), while this watches that every node
-  // comes up, and gives up naming the node and its log if one dies instead.
-  std::thread ready([&] {
-    Status st = provider.Start();
-    if (st.ok()) {
-      st = provider.WaitReady(std::chrono::milliseconds(10000 + 100 * spec.NodeCount()));
-    }
-    if (st.ok()) {
-      auto started = provider.StartedThisRun();
-      spdlog::info("cluster={} {} nodes: {} started, {} adopted; API on http://{}", spec.name,
-                   spec.NodeCount(), started.size(), spec.NodeCount() - started.size(), opts->api);
-    }
-    if (st.ok() || stop.load()) return;
-    spdlog::error("cluster={} {}", spec.name, st.error().message());
-    std::fprintf(stderr, "slotkeeper: %s\n", st.error().message().c_str());
-    launch_failed = true;
-    exit_code = 1;
-    ::kill(::getpid(), SIGTERM);
-  });
-  std::thread worker([&] {
-    Status st = rec->Converge(stop);
-    if (stop.load()) return;
+  std::atomic<bool> refused{false};
+  auto t0 = Clock::now();
+  reconcile::ManagerHooks hooks = LocalHooks();
+  hooks.on_first_converge = [&](const std::string& name, const Status& st) {
+    if (name != spec.name) return;
     if (st.ok()) {
       double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      ClusterStatus s = rec->Snapshot();
-      spdlog::info("cluster={} is ready: {} masters, {} replicas, {} slots ok ({:.2f} s)",
-                   spec.name, s.masters, s.replicas, s.slots_ok, secs);
-      std::printf("cluster %s is ready: %d masters, %d replicas (%.2f s)\n", spec.name.c_str(),
-                  s.masters, s.replicas, secs);
+      std::printf("cluster %s is ready (%.2f s)\n", name.c_str(), secs);
       std::fflush(stdout);
+      spdlog::info("cluster={} is ready ({:.2f} s)", name, secs);
     } else if (st.error().code() == Code::kFailedPrecondition) {
-      spdlog::error("cluster={} cannot be formed: {}", spec.name, st.error().message());
-      blocked = true;
+      // Cannot be formed without a person: stop, leaving nothing this run started.
+      spdlog::error("cluster={} cannot be formed: {}", name, st.error().message());
+      refused = true;
       exit_code = 1;
-      provider.Cancel();            // no further node starts
-      ::kill(::getpid(), SIGTERM);  // wakes the sigwait below
-      return;
+      ::kill(::getpid(), SIGTERM);
     } else {
-      spdlog::error("cluster={} {}; still trying", spec.name, st.error().message());
+      spdlog::error("cluster={} {}; still trying", name, st.error().message());
     }
-    rec->Run(stop);
-  });
+  };
+  hooks.on_start_failed = [&](const std::string& name, const Status& st) {
+    if (name != spec.name) return;
+    std::fprintf(stderr, "slotkeeper: %s\n", st.error().message().c_str());
+    refused = true;
+    exit_code = 1;
+    ::kill(::getpid(), SIGTERM);
+  };
+  reconcile::ManagerOptions mopts;
+  mopts.state_dir = opts->state_dir;
+  mopts.client = ClientOptionsFor(std::nullopt);
+  reconcile::ClusterManager manager(std::move(hooks), mopts);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  if (exit_code.load() == 0)
-    spdlog::info("cluster={} signal {}: stopping; the redis nodes keep running", spec.name, sig);
-  stop = true;
-  rec->Wake();
-  worker.join();
-  provider.Cancel();
-  ready.join();
-  // A cluster that cannot be formed leaves nothing behind that this run started.
-  if (launch_failed.load() || blocked.load()) {
-    auto started = provider.StartedThisRun();
-    if (!started.empty()) {
-      spdlog::info("cluster={} stopping the {} nodes this run started", spec.name, started.size());
-      provider.StopStartedThisRun();
+  auto api = ServeApi(opts->api, opts->token_file, nullptr);
+  if (!api.ok()) return Fail(api.error());
+  auto created = manager.Create(spec);
+  if (!created.ok()) {
+    api->Stop();
+    return Fail(created.error());
+  }
+  if (!locked) {
+    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) {
+      api->Stop();
+      manager.Abandon(spec.name);
+      return Fail(st.error());
     }
   }
-  (*server)->Stop();
-  rec_ptr = nullptr;
+  api->router->SetService(&manager);
+  spdlog::info("cluster={} managed; API on http://{}", spec.name, opts->api);
+
+  int sig = WaitForSignal(signals);
+  if (!refused.load()) {
+    spdlog::info("cluster={} signal {}: stopping; the redis nodes keep running", spec.name, sig);
+  }
+  api->Stop();
+  if (refused.load()) manager.Abandon(spec.name);
+  manager.Shutdown();
   return exit_code.load();
 }
 

@@ -9,6 +9,7 @@
 namespace sk::cli {
 
 int RunUp(const std::vector<std::string>& argv);
+int RunController(const std::vector<std::string>& argv);
 int RunDown(const std::vector<std::string>& argv);
 int RunRender(const std::vector<std::string>& argv);
 int RunPlan(const std::vector<std::string>& argv);

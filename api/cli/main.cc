@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "api/cli/client_commands.h"
 #include "api/cli/cluster_setup.h"
 #include "api/cli/commands.h"
 #include "api/cli/logging.h"
@@ -16,6 +17,9 @@ constexpr const char* kUsage =
   up -f SPEC [--api 127.0.0.1:7070] [--state-dir DIR] [--token-file FILE]
                       agent + controller + API in the foreground: creates or adopts the
                       cluster and keeps it healthy; Ctrl-C leaves the nodes running
+  controller [--config FILE] [--api ADDR] [--token-file FILE]
+                      the controller and its API alone: manages the config's clusters and
+                      those created over the API (kept in the state dir across restarts)
   down -f SPEC [--purge] [--state-dir DIR]
                       stop the cluster's local nodes; --purge also deletes their data
   render -f SPEC --out DIR
@@ -24,8 +28,20 @@ constexpr const char* kUsage =
                       dry run: the actions a reconcile would take now
   check HOST:PORT... [--password-file FILE] [-o text|json]
                       health report; exit 0 only when healthy ($REDISCLI_AUTH is honoured)
+  apply -f SPEC [--server URL] [--token-file FILE]
+                      send a spec to a running controller: creates the cluster, or replaces
+                      its spec (a file saved from `get cluster -o yaml` works too)
+  get clusters|cluster NAME|nodes NAME|slots NAME [-o table|json|yaml] [--server URL]
+                      what the controller reports; a table by default
+  scale NAME [--masters N] [--replicas R] [--wait] [--server URL] [--token-file FILE]
+                      change the shape of a cluster; --wait shows progress until done
+  failover NAME --node ID|HOST:PORT [--wait] [--server URL] [--token-file FILE]
+                      promote that replica to master
   keyslot KEY...      CRC16(key) mod 16384, honouring {hash tags}
   version
+
+The client verbs (apply, get, scale, failover) talk to --server, else $SLOTKEEPER_SERVER, else
+http://127.0.0.1:7070; the API token comes from --token-file, else $SLOTKEEPER_TOKEN.
 
 Exit codes: 0 success, 1 failure, 2 usage or invalid spec.
 )";
@@ -70,8 +86,12 @@ int main(int argc, char** argv) {
   if (verb == "check") return sk::cli::RunCheck(sub);
   if (verb == "keyslot") return sk::cli::RunKeyslot(sub);
   if (verb == "version" || verb == "--version") return sk::cli::RunVersion(sub);
-  if (verb == "controller" || verb == "agent" || verb == "apply" || verb == "get" ||
-      verb == "scale" || verb == "failover") {
+  if (verb == "apply") return sk::cli::RunApply(sub);
+  if (verb == "get") return sk::cli::RunGet(sub);
+  if (verb == "scale") return sk::cli::RunScale(sub);
+  if (verb == "failover") return sk::cli::RunFailover(sub);
+  if (verb == "controller") return sk::cli::RunController(sub);
+  if (verb == "agent") {
     std::fprintf(stderr, "slotkeeper: '%s' is not available in this version yet\n", verb.c_str());
     return 1;
   }

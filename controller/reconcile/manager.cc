@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -80,6 +81,24 @@ void ClusterManager::Shutdown() {
   }
 }
 
+void ClusterManager::Abandon(const std::string& name) {
+  std::shared_ptr<Managed> m;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) return;
+    m = it->second;
+    clusters_.erase(it);
+  }
+  m->stop = true;
+  m->provider->Cancel();
+  m->rec->Wake();
+  if (m->starter.joinable()) m->starter.join();
+  if (m->worker.joinable()) m->worker.join();
+  m->provider->StopStartedThisRun();
+  (void)RemoveTree(StateStore::ClusterDir(opts_.state_dir, name) + "/spec.json");
+}
+
 Status ClusterManager::Persist(const ClusterSpec& spec, long long generation) const {
   nlohmann::json j = {{"generation", generation},
                       {"spec", nlohmann::json::parse(codec::SpecToJson(spec))}};
@@ -153,10 +172,20 @@ Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool
   }
   const std::string name = spec.name;
   const std::chrono::milliseconds ready(10000 + 100 * spec.NodeCount());
-  m->starter = std::thread([m, name, ready] {
+  m->starter = std::thread([this, m, name, ready] {
     Status st = m->provider->Start();
     if (st.ok()) st = m->provider->WaitReady(ready);
-    if (!st.ok() && !m->stop.load()) spdlog::error("cluster={} {}", name, st.error().message());
+    if (st.ok()) {
+      auto nodes = m->provider->Nodes();
+      long adopted =
+          std::count_if(nodes.begin(), nodes.end(), [](const NodeRuntime& n) { return n.adopted; });
+      spdlog::info("cluster={} {} nodes: {} started, {} adopted", name, nodes.size(),
+                   static_cast<long>(nodes.size()) - adopted, adopted);
+      return;
+    }
+    if (m->stop.load()) return;
+    spdlog::error("cluster={} {}", name, st.error().message());
+    if (hooks_.on_start_failed) hooks_.on_start_failed(name, st);
   });
   m->worker = std::thread([this, m] { Run(m); });
   return Status::Ok();

@@ -39,6 +39,8 @@ struct ManagerHooks {
   // Called when the first reconcile of a cluster ends: Ok (formed), or the error that
   // stopped it. `up` uses it to print "ready" or to exit.
   std::function<void(const std::string& name, const Status& first)> on_first_converge;
+  // Called when a cluster's nodes cannot be started (one exits at start, ports...).
+  std::function<void(const std::string& name, const Status& why)> on_start_failed;
 };
 
 struct ManagerOptions {
@@ -58,6 +60,9 @@ class ClusterManager : public ClusterService {
   std::vector<Error> Load();
   // Stops every reconciler; the nodes keep running.
   void Shutdown();
+  // Gives up a cluster whose creation was refused: stops its reconciler and the nodes this
+  // run started (never adopted ones), and forgets its spec.
+  void Abandon(const std::string& name);
 
   // ClusterService.
   std::vector<ClusterSummary> List() const override;

@@ -1,0 +1,37 @@
+// What `up` and `controller` share: the ClusterManager wired to local providers, the REST
+// API in front of it, and the signal handling of a foreground daemon.
+#pragma once
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "api/rest/rest_server.h"
+#include "api/rest/routes.h"
+#include "api/types/result.h"
+#include "controller/reconcile/manager.h"
+
+namespace sk::cli {
+
+// Blocks SIGINT and SIGTERM in the calling thread before any other thread exists (every
+// thread inherits the mask, so only WaitForSignal() sees them) and sizes the API's pool.
+sigset_t BlockSignals();
+// Waits for SIGINT/SIGTERM; returns the signal.
+int WaitForSignal(const sigset_t& set);
+
+// Hooks that make the manager run clusters on this machine (LocalProvider).
+reconcile::ManagerHooks LocalHooks();
+
+// The API in front of a manager. Stop it before the manager goes.
+struct Api {
+  std::unique_ptr<rest::Router> router;
+  std::unique_ptr<rest::Server> server;
+  void Stop();
+};
+// Serves `service` on `addr`; `token_file` may be "" (no token). InvalidArgument for a bad
+// address or token file, kUnavailable when the port cannot be bound.
+Result<Api> ServeApi(const std::string& addr, const std::string& token_file,
+                     ClusterService* service);
+
+}  // namespace sk::cli
