@@ -31,7 +31,7 @@ int RunController(const std::vector<std::string>& argv) {
   mopts.state_dir = cfg.state_dir;
   mopts.client = ClientOptionsFor(std::nullopt);
   reconcile::ClusterManager manager(LocalHooks(), mopts);
-  auto api = ServeApi(cfg.api, cfg.token_file, nullptr);
+  auto api = ServeApi(cfg.api, cfg.token_file, &manager);
   if (!api.ok()) return Fail(api.error());
 
   // Clusters created over the API before a restart, then the config file's.
@@ -47,7 +47,6 @@ int RunController(const std::vector<std::string>& argv) {
     auto created = manager.Create(spec);
     if (!created.ok()) spdlog::error("cluster={} {}", spec.name, created.error().message());
   }
-  api->router->SetService(&manager);
   spdlog::info("controller: {} cluster(s); API on http://{}", manager.List().size(), cfg.api);
   int sig = WaitForSignal(signals);
   spdlog::info("controller: signal {}: stopping; the redis nodes keep running", sig);

@@ -385,8 +385,15 @@ void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*
         }
         continue;
       }
-      // a knows b: does a see b's slots?
-      if (!b.IsMaster()) continue;
+      // a knows b: does a see b's role? A replica's new master is learnt, like slots, only
+      // from its next PING; until then its master ignores a manual failover from it.
+      if (!b.IsMaster()) {
+        if (a_b->replica && a_b->master_id == b.MasterId()) continue;
+        if (!b_shaking) {
+          r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its role yet"});
+        }
+        continue;
+      }
       std::vector<SlotRange> claim = b.OwnSlots();
       if (NormalizeRanges(a_b->slots) == NormalizeRanges(claim)) continue;
       // Only slots that a sees unassigned can be taught by a MEET; a different owner in a's

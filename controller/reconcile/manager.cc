@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -29,6 +31,17 @@ struct ClusterManager::Managed {
 };
 
 namespace {
+
+// When an operation started, from its RFC 3339 start time.
+std::chrono::system_clock::time_point StartedAt(const Operation& op) {
+  std::tm tm{};
+  int ms = 0;
+  std::sscanf(op.started_at.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+              &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);
+}
 
 long long NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -396,6 +409,12 @@ Result<Operation> ClusterManager::GetOperation(const std::string& id) const {
     }
     for (const NodeStatus& n : s.nodes) {
       if (!node.empty() && n.name == node && n.role == "master") FinishOperation(id, Status::Ok());
+    }
+    // Redis gives a manual failover 5 s; a few passes more, then it failed.
+    if (std::chrono::system_clock::now() - StartedAt(op) > std::chrono::seconds(15)) {
+      FinishOperation(id, DeadlineExceeded("CLUSTER FAILOVER on " + node +
+                                           " did not make it master within 15 s (its master "
+                                           "must answer; see the node's log)"));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

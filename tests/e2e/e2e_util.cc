@@ -134,7 +134,8 @@ testing::CommandResult Slotkeeper(const std::vector<std::string>& args, const st
 }
 
 std::string HttpRequest(int port, const std::string& method, const std::string& path,
-                        const std::string& body) {
+                        const std::string& body, const std::string& content_type,
+                        const std::string& token) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   sockaddr_in a{};
@@ -147,8 +148,10 @@ std::string HttpRequest(int port, const std::string& method, const std::string& 
     ::close(fd);
     return "";
   }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!content_type.empty()) req += "Content-Type: " + content_type + "\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   if (::write(fd, req.data(), req.size()) < 0) {
     ::close(fd);
     return "";

@@ -71,7 +71,8 @@ testing::CommandResult Slotkeeper(const std::vector<std::string>& args, const st
 
 // A minimal HTTP/1.1 request to 127.0.0.1:port; returns "<status> <body>" ("" on failure).
 std::string HttpRequest(int port, const std::string& method, const std::string& path,
-                        const std::string& body = "");
+                        const std::string& body = "", const std::string& content_type = "",
+                        const std::string& token = "");
 
 // The process exists and is not a zombie (an exited node waits for init to reap it).
 bool Running(int pid);
