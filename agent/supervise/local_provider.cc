@@ -472,6 +472,18 @@ Status LocalProvider::StopNode(const std::string& name) {
   return Status::Ok();
 }
 
+Status LocalProvider::RetireNode(const std::string& name) {
+  int index = IndexOf(name);
+  if (index < 0) return NotFound("node " + name + " is not part of cluster " + spec_.name);
+  SK_TRY(StopNode(name));
+  supervisor_->Release(name);
+  // Stopped for certain (by PID, after the cwd check) before anything is deleted.
+  if (RunningNodePid(Layout(index)) > 0) {
+    return FailedPrecondition("node " + name + " still runs; its files are kept");
+  }
+  return RemoveTree(Layout(index).dir);
+}
+
 std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec) {
   return ScanRunning(spec, /*include_unknown=*/false);
 }

@@ -71,6 +71,7 @@ class LocalProvider : public NodeProvider {
   std::vector<NodeRuntime> Nodes() const override;
   Status StartNode(const std::string& name) override;
   Status StopNode(const std::string& name) override;
+  Status RetireNode(const std::string& name) override;
   void SetRestartGate(std::function<bool(const std::string& name)> gate) override;
 
   const RedisVersion& version() const { return version_; }

@@ -171,7 +171,7 @@ int RunUp(const std::vector<std::string>& argv) {
 
   auto api = ServeApi(opts->api, opts->token_file, nullptr);
   if (!api.ok()) return Fail(api.error());
-  auto created = manager.Create(spec);
+  auto created = manager.Apply(spec);
   if (!created.ok()) {
     api->Stop();
     return Fail(created.error());

@@ -58,6 +58,9 @@ class NodeProvider {
   // Stops a node gracefully (SIGTERM, then SIGKILL after a grace period) and keeps it
   // stopped until StartNode.
   virtual Status StopNode(const std::string& name) = 0;
+  // Retires a node that left the cluster for good (scale-in): stops it like StopNode, stops
+  // supervising it, and only then deletes its files (config, nodes.conf, data).
+  virtual Status RetireNode(const std::string& name) = 0;
   // Asked when a node's process exits: restart it now (true), or hold it down until
   // StartNode() (false). Without a gate every exit is restarted at once (with backoff).
   virtual void SetRestartGate(std::function<bool(const std::string& name)> gate) = 0;

@@ -139,9 +139,9 @@ Status Resolver::Resolve(OpenSlot open) {
   const bool t_owns = owner_t == to.id;
   const bool s_mig = s.self.migrating.count(slot) > 0;
   const bool t_imp = t.self.importing.count(slot) > 0;
-  spdlog::info("resolving {}: source {} keys{}{}, target {} keys{}{}", SlotRef(slot, from, to),
-               s.keys, s_owns ? " owner" : "", s_mig ? " migrating" : "", t.keys,
-               t_owns ? " owner" : "", t_imp ? " importing" : "");
+  spdlog::debug("resolving {}: source {} keys{}{}, target {} keys{}{}", SlotRef(slot, from, to),
+                s.keys, s_owns ? " owner" : "", s_mig ? " migrating" : "", t.keys,
+                t_owns ? " owner" : "", t_imp ? " importing" : "");
   Status st;
   if (s.keys > 0 && !s_mig && !t_imp && s_owns && !t_owns && t.keys == 0) {
     st = Status::Ok();  // the move never began: nothing is open, nothing to do

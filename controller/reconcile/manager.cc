@@ -11,24 +11,13 @@
 
 #include "api/codec/spec_codec.h"
 #include "api/types/files.h"
+#include "controller/reconcile/managed.h"
 #include "controller/reconcile/state_store.h"
 #include "controller/reconcile/status_builder.h"
 
 namespace sk::reconcile {
 
 using Clock = std::chrono::steady_clock;
-
-struct ClusterManager::Managed {
-  ClusterSpec spec;
-  long long generation = 1;
-  std::optional<std::string> password;
-  std::unique_ptr<NodeProvider> provider;
-  std::unique_ptr<Reconciler> rec;
-  std::atomic<bool> stop{false};
-  std::thread starter;  // starts the nodes
-  std::thread worker;   // reconciles
-  std::string create_op;
-};
 
 namespace {
 
@@ -70,7 +59,54 @@ std::string Label(const std::string& v) {
   return out;
 }
 
+std::vector<std::vector<SlotRange>> LayoutFromJson(const nlohmann::json& j) {
+  std::vector<std::vector<SlotRange>> layout;
+  if (!j.contains("layout")) return layout;
+  for (const auto& shard : j.at("layout")) {
+    std::vector<SlotRange> ranges;
+    for (const auto& r : shard) ranges.push_back({r.at(0).get<int>(), r.at(1).get<int>()});
+    layout.push_back(std::move(ranges));
+  }
+  return layout;
+}
+
 }  // namespace
+
+// The nodes of both specs: the indices of a local cluster's nodes are a prefix of a bigger
+// one's, so the spec with more nodes declares them all.
+ClusterSpec UnionSpecOf(const ClusterSpec& from, const ClusterSpec& to) {
+  ClusterSpec u = to;
+  if (from.NodeCount() > to.NodeCount()) {
+    u.masters = from.masters;
+    u.replicas_per_master = from.replicas_per_master;
+    u.slots = from.slots;
+  }
+  return u;
+}
+
+Status ClusterManager::StartPersisted(const ClusterSpec& spec, const nlohmann::json& j) {
+  long long generation = j.value("generation", 1LL);
+  auto layout = LayoutFromJson(j);
+  std::string dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
+  auto op_text = ReadFile(dir + "/" + kOperationFile);
+  if (!op_text.ok()) return Start(spec, generation, false, nullptr, layout);
+  // A scale operation was interrupted (the daemon was stopped or killed): carry on.
+  nlohmann::json op = nlohmann::json::parse(*op_text);
+  auto from = codec::ParseSpec(op.at("from").dump());
+  if (!from.ok() || op.value("generation", 0LL) != generation) {
+    spdlog::warn("cluster={} ignoring {}: it does not match spec generation {}", spec.name,
+                 kOperationFile, generation);
+    return Start(spec, generation, false, nullptr, layout);
+  }
+  ClusterSpec nodes = UnionSpecOf(*from, spec);
+  SK_TRY(Start(spec, generation, false, &nodes, layout));
+  auto m = Find(spec.name);
+  if (!m) return Internal("cluster " + spec.name + " vanished");
+  Operation o = NewOperation(spec.name, "scale");
+  spdlog::info("cluster={} resuming the interrupted scale operation as {}", spec.name, o.id);
+  StartResize(m, *from, generation, o.id);
+  return Status::Ok();
+}
 
 ClusterManager::ClusterManager(ManagerHooks hooks, ManagerOptions opts)
     : hooks_(std::move(hooks)), opts_(std::move(opts)) {}
@@ -85,11 +121,14 @@ void ClusterManager::Shutdown() {
   }
   for (auto& [name, m] : all) {
     m->stop = true;
+    m->halt = true;
     m->provider->Cancel();
     m->rec->Wake();
   }
   for (auto& [name, m] : all) {
+    if (m->op_thread.joinable()) m->op_thread.join();
     if (m->starter.joinable()) m->starter.join();
+    std::lock_guard<std::mutex> life(m->life_mu);
     if (m->worker.joinable()) m->worker.join();
   }
 }
@@ -104,17 +143,32 @@ void ClusterManager::Abandon(const std::string& name) {
     clusters_.erase(it);
   }
   m->stop = true;
+  m->halt = true;
   m->provider->Cancel();
   m->rec->Wake();
+  if (m->op_thread.joinable()) m->op_thread.join();
   if (m->starter.joinable()) m->starter.join();
-  if (m->worker.joinable()) m->worker.join();
+  {
+    std::lock_guard<std::mutex> life(m->life_mu);
+    if (m->worker.joinable()) m->worker.join();
+  }
   m->provider->StopStartedThisRun();
   (void)RemoveTree(StateStore::ClusterDir(opts_.state_dir, name) + "/spec.json");
 }
 
-Status ClusterManager::Persist(const ClusterSpec& spec, long long generation) const {
+Status ClusterManager::Persist(const ClusterSpec& spec, long long generation,
+                               const std::vector<std::vector<SlotRange>>& layout) const {
   nlohmann::json j = {{"generation", generation},
                       {"spec", nlohmann::json::parse(codec::SpecToJson(spec))}};
+  if (!layout.empty()) {
+    nlohmann::json shards = nlohmann::json::array();
+    for (const auto& ranges : layout) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const SlotRange& r : ranges) list.push_back({r.start, r.end});
+      shards.push_back(list);
+    }
+    j["layout"] = shards;
+  }
   StateStore store(StateStore::ClusterDir(opts_.state_dir, spec.name));
   return store.SaveFile("spec.json", j.dump(2) + "\n");
 }
@@ -140,7 +194,7 @@ std::vector<Error> ClusterManager::Load() {
         problems.push_back(std::move(spec).error().Wrap("cluster " + name));
         continue;
       }
-      Status st = Start(*spec, j.value("generation", 1LL), false);
+      Status st = StartPersisted(*spec, j);
       if (!st.ok()) problems.push_back(std::move(st).error().Wrap("cluster " + name));
     } catch (const std::exception& e) {
       problems.push_back(Internal("cluster " + name + ": spec.json is corrupt: " + e.what()));
@@ -155,7 +209,9 @@ std::shared_ptr<ClusterManager::Managed> ClusterManager::Find(const std::string&
   return it == clusters_.end() ? nullptr : it->second;
 }
 
-Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool persist) {
+Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool persist,
+                             const ClusterSpec* nodes_spec,
+                             std::vector<std::vector<SlotRange>> layout) {
   if (!spec.hosts.empty()) {
     return FailedPrecondition(
         "spec.hosts: multi-host agents are not available in this version "
@@ -164,10 +220,11 @@ Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool
   auto m = std::make_shared<Managed>();
   m->spec = spec;
   m->generation = generation;
+  if (static_cast<int>(layout.size()) == spec.masters) m->layout = std::move(layout);
   SK_ASSIGN_OR_RETURN(m->password, hooks_.password(spec));
-  m->provider = hooks_.make_provider(spec, m->password);
+  m->provider = hooks_.make_provider(nodes_spec ? *nodes_spec : spec, m->password);
   SK_TRY(m->provider->Prepare());
-  if (persist) SK_TRY(Persist(spec, generation));
+  if (persist) SK_TRY(Persist(spec, generation, m->layout));
   Options ropts;
   ropts.client = opts_.client;
   if (m->password) {
@@ -176,8 +233,7 @@ Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool
   }
   ropts.state_dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
   ropts.generation = generation;
-  m->rec =
-      std::make_unique<Reconciler>(hooks_.desired(spec, m->provider->Nodes()), *m->provider, ropts);
+  m->rec = std::make_unique<Reconciler>(DesiredFor(*m, spec), *m->provider, ropts);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (clusters_.count(spec.name)) return AlreadyExists("cluster " + spec.name + " exists");
@@ -200,19 +256,42 @@ Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool
     spdlog::error("cluster={} {}", name, st.error().message());
     if (hooks_.on_start_failed) hooks_.on_start_failed(name, st);
   });
-  m->worker = std::thread([this, m] { Run(m); });
+  Resume(m);
   return Status::Ok();
+}
+
+model::DesiredCluster ClusterManager::DesiredFor(const Managed& m, const ClusterSpec& spec) const {
+  model::DesiredCluster d = hooks_.desired(spec, m.provider->Nodes());
+  if (m.layout.size() == d.shard_slots.size()) d.shard_slots = m.layout;
+  return d;
+}
+
+void ClusterManager::Pause(Managed& m) {
+  std::lock_guard<std::mutex> life(m.life_mu);
+  m.halt = true;
+  m.rec->Wake();
+  if (m.worker.joinable()) m.worker.join();
+}
+
+void ClusterManager::Resume(const std::shared_ptr<Managed>& m) {
+  std::lock_guard<std::mutex> life(m->life_mu);
+  if (m->stop.load() || m->worker.joinable()) return;
+  m->halt = false;
+  m->worker = std::thread([this, m] { Run(m); });
 }
 
 void ClusterManager::Run(std::shared_ptr<Managed> m) {
   const std::string name = m->spec.name;  // names never change
-  Status first = m->rec->Converge(m->stop);
-  if (m->stop.load()) return;
-  if (!m->create_op.empty()) FinishOperation(m->create_op, first);
-  if (hooks_.on_first_converge) hooks_.on_first_converge(name, first);
-  if (!first.ok()) spdlog::error("cluster={} {}", name, first.error().message());
+  if (!m->first_done) {
+    Status first = m->rec->Converge(m->halt);
+    if (m->halt.load()) return;  // paused before the first result: the next Run reports it
+    m->first_done = true;
+    if (!m->create_op.empty()) FinishOperation(m->create_op, first);
+    if (hooks_.on_first_converge) hooks_.on_first_converge(name, first);
+    if (!first.ok()) spdlog::error("cluster={} {}", name, first.error().message());
+  }
   // A daemon keeps at it: a blocker may be lifted by a person, a stall may pass.
-  m->rec->Run(m->stop);
+  m->rec->Run(m->halt);
 }
 
 std::pair<ClusterSpec, long long> ClusterManager::SpecOf(const Managed& m) const {
@@ -262,7 +341,10 @@ Result<ClusterRecord> ClusterManager::Get(const std::string& name) const {
   for (const auto& [id, op] : operations_) {
     if (op.cluster == name && op.state == "running") r.operation = op;
   }
-  if (r.operation) r.status.operation = r.operation->id;
+  if (r.operation) {
+    r.status.operation = r.operation->id;
+    if (r.operation->kind == "scale") r.status.phase = "Scaling";
+  }
   return r;
 }
 
@@ -278,6 +360,49 @@ Result<ClusterRecord> ClusterManager::Create(const ClusterSpec& spec) {
   return Get(spec.name);
 }
 
+Result<ClusterRecord> ClusterManager::Apply(const ClusterSpec& spec) {
+  if (Find(spec.name)) {
+    SK_TRY(Replace(spec));
+    return Get(spec.name);
+  }
+  std::string dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
+  auto text = ReadFile(dir + "/spec.json");
+  if (!text.ok()) return Create(spec);
+  nlohmann::json j;
+  Result<ClusterSpec> persisted = InvalidArgument("no spec");
+  try {
+    j = nlohmann::json::parse(*text);
+    persisted = codec::ParseSpec(j.at("spec").dump());
+  } catch (const std::exception& e) {
+    spdlog::warn("cluster={} {}/spec.json is corrupt ({}); starting from the given spec", spec.name,
+                 dir, e.what());
+  }
+  if (!persisted.ok()) return Create(spec);
+  const bool pending_op = ReadFile(dir + "/" + kOperationFile).ok();
+  if (SameTopology(*persisted, spec) && !pending_op) {
+    // The layout the cluster has (after earlier reshards) stays; the spec's settings apply.
+    Operation op = NewOperation(spec.name, "create");
+    long long generation = j.value("generation", 1LL);
+    if (codec::SpecToJson(*persisted) != codec::SpecToJson(spec)) ++generation;
+    Status st = Start(spec, generation, true, nullptr, LayoutFromJson(j));
+    if (!st.ok()) {
+      FinishOperation(op.id, st);
+      return std::move(st).error();
+    }
+    if (auto m = Find(spec.name)) m->create_op = op.id;
+    return Get(spec.name);
+  }
+  // Managed before with another shape (or an operation was interrupted): take the cluster
+  // as it was, then change it.
+  spdlog::info(
+      "cluster={} state dir holds generation {} with {}x{}; the given spec becomes a "
+      "scale operation",
+      spec.name, j.value("generation", 1LL), persisted->masters, persisted->replicas_per_master);
+  SK_TRY(StartPersisted(*persisted, j));
+  if (codec::SpecToJson(*persisted) != codec::SpecToJson(spec)) SK_TRY(Replace(spec));
+  return Get(spec.name);
+}
+
 Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
   auto m = Find(spec.name);
   if (!m) return NotFound("cluster " + spec.name + " is not managed here");
@@ -290,26 +415,43 @@ Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
     }
   }
   auto [current, current_generation] = SpecOf(*m);
-  if (!SameTopology(current, spec)) {
+  if (current.local.bind != spec.local.bind || current.local.base_port != spec.local.base_port ||
+      current.local.data_dir != spec.local.data_dir) {
     return FailedPrecondition(
-        "changing masters, replicasPerMaster, the slot split or the node addresses of a running "
-        "cluster moves slots between masters; that is not available in this version yet. "
-        "Settings under spec.redis can change now");
+        "spec.local (bind, basePort, dataDir) cannot change on a running cluster: its nodes "
+        "would move. Create a new cluster instead");
   }
+  if (current.auth.has_value() != spec.auth.has_value() ||
+      (current.auth && current.auth->password_file != spec.auth->password_file)) {
+    return FailedPrecondition("spec.auth.passwordFile cannot change on a running cluster");
+  }
+  const bool resize = !SameTopology(current, spec);
   SK_ASSIGN_OR_RETURN(auto password, hooks_.password(spec));
   auto provider = hooks_.make_provider(spec, password);
   // Re-render the files (redis.conf) and re-check the settings with redis-server first:
   // a refused setting changes nothing.
   SK_TRY(provider->Prepare());
   long long generation = current_generation + 1;
-  SK_TRY(Persist(spec, generation));
-  Operation op = NewOperation(spec.name, "replace");
+  if (resize) {
+    // Recorded before the spec, so that a restart in between finds the operation to resume.
+    nlohmann::json rec = {{"kind", "scale"},
+                          {"generation", generation},
+                          {"from", nlohmann::json::parse(codec::SpecToJson(current))}};
+    StateStore store(StateStore::ClusterDir(opts_.state_dir, spec.name));
+    SK_TRY(store.SaveFile(kOperationFile, rec.dump(2) + "\n"));
+  }
+  SK_TRY(Persist(spec, generation, resize ? std::vector<std::vector<SlotRange>>{} : m->layout));
+  Operation op = NewOperation(spec.name, resize ? "scale" : "replace");
   {
     std::lock_guard<std::mutex> lock(mu_);
     m->spec = spec;
     m->generation = generation;
   }
-  m->rec->SetDesired(hooks_.desired(spec, m->provider->Nodes()), generation);
+  if (resize) {
+    StartResize(m, current, generation, op.id);
+  } else {
+    m->rec->SetDesired(DesiredFor(*m, spec), generation);
+  }
   return op;
 }
 
@@ -323,10 +465,15 @@ Status ClusterManager::Delete(const std::string& name, bool purge) {
     clusters_.erase(it);
   }
   m->stop = true;
+  m->halt = true;
   m->provider->Cancel();
   m->rec->Wake();
+  if (m->op_thread.joinable()) m->op_thread.join();
   if (m->starter.joinable()) m->starter.join();
-  if (m->worker.joinable()) m->worker.join();
+  {
+    std::lock_guard<std::mutex> life(m->life_mu);
+    if (m->worker.joinable()) m->worker.join();
+  }
   std::string dir = StateStore::ClusterDir(opts_.state_dir, name);
   Status st = purge ? m->provider->Destroy(true) : Status::Ok();
   // Not managed any more: a restart must not pick it up again.
@@ -339,7 +486,12 @@ Result<Operation> ClusterManager::Scale(const std::string& name, const ScaleRequ
   auto m = Find(name);
   if (!m) return NotFound("cluster " + name + " is not managed here");
   ClusterSpec next = SpecOf(*m).first;
-  if (req.masters) next.masters = *req.masters;
+  if (req.masters && *req.masters != next.masters) {
+    next.masters = *req.masters;
+    // Weights or ranges were given per master: a new count falls back to the even split.
+    next.slots.weights.clear();
+    next.slots.ranges.clear();
+  }
   if (req.replicas_per_master) next.replicas_per_master = *req.replicas_per_master;
   SK_TRY(Validate(next));
   if (SameTopology(SpecOf(*m).first, next)) {
@@ -396,7 +548,7 @@ Result<Operation> ClusterManager::GetOperation(const std::string& id) const {
   if (!m) return op;
   ClusterStatus s = m->rec->Snapshot();
   // Running operations finish when the snapshot shows their effect.
-  if (op.kind == "replace" || op.kind == "scale") {
+  if (op.kind == "replace") {
     if (s.phase == "Ready" && s.observed_generation >= SpecOf(*m).second) {
       FinishOperation(id, Status::Ok());
     }
@@ -508,8 +660,10 @@ std::string ClusterManager::MetricsText() const {
   head("slotkeeper_slots_migrated_total", "counter", "Slots moved between masters.");
   head("slotkeeper_keys_migrated_total", "counter", "Keys moved between masters.");
   for (const auto& m : all) {
-    o << "slotkeeper_slots_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} 0\n"
-      << "slotkeeper_keys_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} 0\n";
+    o << "slotkeeper_slots_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} "
+      << m->slots_migrated.load() << "\n"
+      << "slotkeeper_keys_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} "
+      << m->keys_migrated.load() << "\n";
   }
   head("slotkeeper_operation_progress", "gauge", "Progress (0..1) of running operations.");
   for (const Operation& op : ops) {

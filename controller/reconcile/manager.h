@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,6 +49,10 @@ struct ManagerOptions {
   redis::ClientOptions client;  // timeouts; the password comes per cluster
 };
 
+// The nodes of both specs: the indices of a local cluster's nodes are a prefix of a bigger
+// one's, so the spec with more nodes declares them all (with `to`'s settings).
+ClusterSpec UnionSpecOf(const ClusterSpec& from, const ClusterSpec& to);
+
 class ClusterManager : public ClusterService {
  public:
   ClusterManager(ManagerHooks hooks, ManagerOptions opts);
@@ -60,6 +65,10 @@ class ClusterManager : public ClusterService {
   std::vector<Error> Load();
   // Stops every reconciler; the nodes keep running.
   void Shutdown();
+  // `up`: creates the cluster, or, when this state dir manages it already (an earlier `up`),
+  // takes the persisted spec and turns a changed spec into a Replace (a scale operation
+  // when masters, replicas or the split changed). Resumes an interrupted scale operation.
+  Result<ClusterRecord> Apply(const ClusterSpec& spec);
   // Gives up a cluster whose creation was refused: stops its reconciler and the nodes this
   // run started (never adopted ones), and forgets its spec.
   void Abandon(const std::string& name);
@@ -79,8 +88,32 @@ class ClusterManager : public ClusterService {
 
  private:
   struct Managed;
-  Status Start(const ClusterSpec& spec, long long generation, bool persist);
-  Status Persist(const ClusterSpec& spec, long long generation) const;
+  // `nodes_spec`: the spec whose nodes the provider runs, when it differs from `spec` (a
+  // scale operation resumed after a restart runs the union of the old and new nodes).
+  Status Start(const ClusterSpec& spec, long long generation, bool persist,
+               const ClusterSpec* nodes_spec = nullptr,
+               std::vector<std::vector<SlotRange>> layout = {});
+  // Start() for a spec.json read back (its layout, and an interrupted operation).
+  Status StartPersisted(const ClusterSpec& spec, const nlohmann::json& j);
+  Status Persist(const ClusterSpec& spec, long long generation,
+                 const std::vector<std::vector<SlotRange>>& layout) const;
+  // The desired state for `spec` on the provider's nodes, with the cluster's own slot
+  // layout (after a reshard) instead of the spec's arithmetic when it has one.
+  model::DesiredCluster DesiredFor(const Managed& m, const ClusterSpec& spec) const;
+  // Stops the reconciler's thread (the nodes keep running and supervised) / starts it again.
+  void Pause(Managed& m);
+  void Resume(const std::shared_ptr<Managed>& m);
+  // Replaces the provider by one for `spec`'s nodes (adopting the running ones).
+  Status SwapProvider(Managed& m, const ClusterSpec& spec);
+  // Starts the scale operation `op_id` from `from` to the managed spec (generation `gen`).
+  void StartResize(const std::shared_ptr<Managed>& m, const ClusterSpec& from, long long gen,
+                   const std::string& op_id);
+  Status Resize(const std::shared_ptr<Managed>& m, const ClusterSpec& from, const ClusterSpec& to,
+                long long gen, const std::string& op_id);
+  void Progress(const std::string& op_id, int slots_done, int slots_total, long long keys);
+  // Waits until the reconciler has made `passes` more passes and reports Ready (at
+  // generation `gen` or later); the status's conditions on timeout.
+  Status WaitReady(Managed& m, long long gen, std::chrono::milliseconds bound);
   std::shared_ptr<Managed> Find(const std::string& name) const;
   Operation NewOperation(const std::string& cluster, const std::string& kind);
   void FinishOperation(const std::string& id, const Status& result) const;

@@ -40,11 +40,11 @@ std::string Reason(std::string_view kind) {
 
 Reconciler::Reconciler(model::DesiredCluster desired, NodeProvider& provider, Options opts)
     : desired_(std::move(desired)),
-      provider_(provider),
+      provider_(&provider),
       opts_(std::move(opts)),
       store_(opts_.state_dir),
       pool_(opts_.client) {
-  provider_.SetRestartGate([this](const std::string& name) { return RestartNow(name); });
+  provider_->SetRestartGate([this](const std::string& name) { return RestartNow(name); });
   auto id = store_.LoadIdentity();
   if (id.ok()) {
     identity_ = std::move(id).value();
@@ -56,7 +56,7 @@ Reconciler::Reconciler(model::DesiredCluster desired, NodeProvider& provider, Op
 
 std::vector<observe::Target> Reconciler::Targets() const {
   std::vector<observe::Target> targets;
-  for (const NodeRuntime& n : provider_.Nodes()) {
+  for (const NodeRuntime& n : provider_->Nodes()) {
     // A node started from an empty dir counts as "starting, empty" until it first answers;
     // after that it is only ever what it says it is.
     bool fresh = n.fresh && !answered_.count(n.name);
@@ -78,6 +78,15 @@ milliseconds Reconciler::StallBound() const {
 }
 
 Pass Reconciler::Look(bool simulate) {
+  {
+    // A paused reconciler (a scale operation looking) sees the newest desired state too.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_desired_) {
+      desired_ = std::move(pending_desired_->first);
+      opts_.generation = pending_desired_->second;
+      pending_desired_.reset();
+    }
+  }
   model::DesiredCluster d = desired_;
   d.formed_before = identity_.formed;
   d.known_ids.assign(identity_.known_ids.begin(), identity_.known_ids.end());
@@ -185,7 +194,7 @@ bool Reconciler::IsImmutableSetting(const act::ActionResult& r) {
 
 int Reconciler::Execute(const std::vector<model::Action>& step,
                         const model::ObservedCluster& seen) {
-  act::Executor exec(pool_, &provider_, seen);
+  act::Executor exec(pool_, provider_, seen);
   auto started = Clock::now();
   std::vector<act::ActionResult> results = exec.Run(step);
   auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
@@ -270,7 +279,7 @@ void Reconciler::ReleaseStaleHolds() {
   for (const std::string& name : release) {
     spdlog::warn("cluster={} {} was held down for 10 s without a takeover; restarting it",
                  desired_.name, name);
-    Status st = provider_.StartNode(name);
+    Status st = provider_->StartNode(name);
     if (!st.ok()) spdlog::warn("cluster={} {}", desired_.name, st.error().message());
   }
 }
@@ -318,7 +327,7 @@ void Reconciler::TakePending(const model::ObservedCluster* last) {
   if (next) spdlog::info("cluster={} spec generation {} applied", desired_.name, opts_.generation);
   for (auto& [node, done] : failovers) {
     model::ObservedCluster seen = last ? *last : observe::Observe(pool_, Targets(), {});
-    act::Executor exec(pool_, &provider_, seen);
+    act::Executor exec(pool_, provider_, seen);
     auto results = exec.Run({model::Failover{node, "", "requested"}});
     Status st = results.empty() ? Internal("no result") : results.front().status;
     AddEvent(st.ok() ? "Normal" : "Warning", "Failover",
@@ -462,6 +471,23 @@ void Reconciler::Run(const std::atomic<bool>& stop) {
     Sleep(backoff, stop);
     backoff = std::min(milliseconds(30000), backoff * 2);
   }
+}
+
+void Reconciler::SetProvider(NodeProvider& provider) {
+  provider_ = &provider;
+  provider_->SetRestartGate([this](const std::string& name) { return RestartNow(name); });
+}
+
+void Reconciler::ForgetNodes(const std::vector<std::string>& names) {
+  Identity next = identity_;
+  for (const std::string& n : names) {
+    next.node_ids.erase(n);
+    answered_.erase(n);
+  }
+  identity_ = std::move(next);
+  Status st = store_.SaveIdentity(identity_);
+  if (!st.ok())
+    spdlog::warn("cluster={} cannot persist identity: {}", desired_.name, st.error().message());
 }
 
 ClusterStatus Reconciler::Snapshot() const {

@@ -77,6 +77,16 @@ class Reconciler {
   // that it never races a step of the plan. `done` gets the command's result.
   void RequestFailover(const std::string& node, std::function<void(const Status&)> done);
   ReconcileCounters Counters() const;
+  // Only while no thread runs Run/Converge (a paused reconciler): the provider whose nodes
+  // are observed from now on (a scale operation grows or shrinks the set of nodes).
+  void SetProvider(NodeProvider& provider);
+  // Only while paused: nodes that left the cluster for good (scale-in); their names and IDs
+  // are dropped from the identity registry.
+  void ForgetNodes(const std::vector<std::string>& names);
+  // Records an event (operations report their steps through it).
+  void Note(std::string type, std::string reason, std::string message) {
+    AddEvent(std::move(type), std::move(reason), std::move(message));
+  }
 
   ClusterStatus Snapshot() const;
   std::vector<Event> Events() const;  // newest first
@@ -107,7 +117,7 @@ class Reconciler {
   std::chrono::milliseconds StallBound() const;
 
   model::DesiredCluster desired_;
-  NodeProvider& provider_;
+  NodeProvider* provider_;
   Options opts_;
   StateStore store_;
   Identity identity_;
