@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include "controller/act/migrate.h"
 #include "controller/redis/cluster_nodes.h"
 
 namespace sk::act {
@@ -33,6 +34,7 @@ Executor::Executor(observe::ClientPool& pool, NodeProvider* provider,
   for (const model::ObservedNode& n : seen.nodes) {
     endpoints_[n.name] = n.ep;
     addslotsrange_[n.name] = n.HasAddSlotsRange();
+    if (n.reachable && n.IsMaster()) masters_.push_back({n.name, n.id, n.ep});
   }
 }
 
@@ -75,6 +77,25 @@ void Executor::SendGroup(Group& g, std::vector<ActionResult>& out) {
   auto ep = endpoints_.find(g.node);
   if (ep == endpoints_.end()) {
     for (const Action* a : g.actions) out.push_back({*a, Internal("unknown node " + g.node)});
+    return;
+  }
+  // An open slot is settled by the migration engine (keys may have to move).
+  if (std::holds_alternative<model::SettleSlot>(*g.actions.front())) {
+    MigrateOptions mo;
+    mo.client = pool_.options();
+    mo.masters = masters_;
+    Migrator migrator(mo);
+    for (const Action* a : g.actions) {
+      const auto& s = std::get<model::SettleSlot>(*a);
+      auto target = endpoints_.find(s.target);
+      if (target == endpoints_.end()) {
+        out.push_back({*a, Internal("unknown node " + s.target)});
+        continue;
+      }
+      OpenSlot open{
+          s.slot, {s.node, s.source_id, ep->second}, {s.target, s.target_id, target->second}};
+      out.push_back({*a, migrator.Resolve(open)});
+    }
     return;
   }
   auto client = pool_.Get(ep->second);

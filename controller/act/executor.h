@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/types/provider.h"
+#include "controller/act/migrate.h"
 #include "controller/model/model.h"
 #include "controller/observe/observe.h"
 
@@ -56,6 +57,7 @@ class Executor {
   NodeProvider* provider_;
   std::map<std::string, Endpoint> endpoints_;
   std::map<std::string, bool> addslotsrange_;  // per node: server >= 7.0
+  std::vector<MigrateNode> masters_;           // for SETSLOT NODE when settling a slot
 };
 
 }  // namespace sk::act

@@ -79,6 +79,7 @@ std::string_view ActionKind(const Action& a) {
         if constexpr (std::is_same_v<T, Failover>) return "failover";
         if constexpr (std::is_same_v<T, Forget>) return "forget";
         if constexpr (std::is_same_v<T, ConfigSet>) return "config-set";
+        if constexpr (std::is_same_v<T, SettleSlot>) return "settle-slot";
       },
       a);
 }
@@ -112,6 +113,9 @@ std::string Describe(const Action& a) {
         } else if constexpr (std::is_same_v<T, ConfigSet>) {
           os << "CONFIG SET " << x.key << " " << x.value << " on " << x.node;
           if (!x.reason.empty()) os << " (" << x.reason << ")";
+        } else if constexpr (std::is_same_v<T, SettleSlot>) {
+          os << "SETTLE slot " << x.slot << " left open from " << x.node << " to " << x.target
+             << " (finish the move or roll it back, losing no key)";
         }
       },
       a);

@@ -168,8 +168,19 @@ struct ConfigSet {
   std::string reason;
 };
 
+// A slot left MIGRATING on `node` (the source) / IMPORTING on the target, e.g. by a move that
+// a crash interrupted: finished (keys moved, slot given to the target) or rolled back (flags
+// cleared) so that no key is lost. Runs act::Migrator::Resolve.
+struct SettleSlot {
+  std::string node;  // the source
+  int slot = 0;
+  std::string source_id;
+  std::string target;  // name
+  std::string target_id;
+};
+
 using Action = std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate,
-                            Failover, Forget, ConfigSet>;
+                            Failover, Forget, ConfigSet, SettleSlot>;
 
 // The node an action is sent to.
 const std::string& ActionNode(const Action& a);

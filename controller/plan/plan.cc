@@ -621,6 +621,54 @@ void PlanGhosts(const DesiredCluster& d, const std::vector<const ObservedNode*>&
   }
 }
 
+// Slots left MIGRATING/IMPORTING (a move interrupted by a crash, or by a person): settled by
+// the migration engine, which finishes the move when keys already went over or the source
+// still holds some, and rolls it back otherwise. Only once every node answers: the keys of a
+// slot are counted on both sides before anything is decided.
+void PlanOpenSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
+                   StepResult& r) {
+  std::map<int, model::SettleSlot> open;
+  auto by_id = [&](const std::string& id) -> const ObservedNode* {
+    for (const ObservedNode* n : live) {
+      if (n->id == id && !n->starting) return n;
+    }
+    return nullptr;
+  };
+  std::vector<std::string> stuck;
+  for (const ObservedNode* n : live) {
+    const PeerView* self = n->starting ? nullptr : n->Self();
+    if (!self || !n->IsMaster()) continue;
+    for (const auto& [slot, target_id] : self->migrating) {
+      const ObservedNode* t = by_id(target_id);
+      if (!t) {
+        stuck.push_back("slot " + std::to_string(slot) + " is MIGRATING on " + n->name + " to " +
+                        Short(target_id) + ", which does not answer");
+        continue;
+      }
+      open[slot] = model::SettleSlot{n->name, slot, n->id, t->name, t->id};
+    }
+    for (const auto& [slot, source_id] : self->importing) {
+      if (open.count(slot)) continue;
+      const ObservedNode* s = by_id(source_id);
+      if (!s) {
+        stuck.push_back("slot " + std::to_string(slot) + " is IMPORTING on " + n->name + " from " +
+                        Short(source_id) + ", which does not answer");
+        continue;
+      }
+      open[slot] = model::SettleSlot{s->name, slot, s->id, n->name, n->id};
+    }
+  }
+  if (open.empty() && stuck.empty()) return;
+  if (live.size() < d.nodes.size() ||
+      std::any_of(live.begin(), live.end(), [](const ObservedNode* n) { return n->starting; })) {
+    r.waiting.push_back(std::to_string(open.size() + stuck.size()) +
+                        " open slots are settled once every node answers");
+    return;
+  }
+  for (std::string& s : stuck) r.waiting.push_back(std::move(s));
+  for (auto& [slot, a] : open) r.actions.push_back(std::move(a));
+}
+
 // What still has to become true by itself for the cluster to be converged.
 void CollectWaits(const DesiredCluster& d, const ObservedCluster& o,
                   const std::vector<const ObservedNode*>& live, StepResult& r) {
@@ -718,7 +766,7 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
   using Stage =
       void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
   const std::vector<std::vector<Stage>> groups = {
-      {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
+      {PlanOpenSlots}, {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
   for (const std::vector<Stage>& group : groups) {
     std::vector<Action> actions;
     for (Stage stage : group) {

@@ -124,6 +124,14 @@ void Apply(ObservedCluster& o, const model::Action& action) {
                       peers.end());
         } else if constexpr (std::is_same_v<T, model::ConfigSet>) {
           n->config[a.key] = a.value;
+        } else if constexpr (std::is_same_v<T, model::SettleSlot>) {
+          // Settled: no node has it open any more (who owns it is the engine's finding).
+          for (ObservedNode& viewer : o.nodes) {
+            for (PeerView& p : viewer.peers) {
+              p.migrating.erase(a.slot);
+              p.importing.erase(a.slot);
+            }
+          }
         }
       },
       action);

@@ -379,7 +379,12 @@ Result<ClusterRecord> ClusterManager::Apply(const ClusterSpec& spec) {
   }
   if (!persisted.ok()) return Create(spec);
   const bool pending_op = ReadFile(dir + "/" + kOperationFile).ok();
-  if (SameTopology(*persisted, spec) && !pending_op) {
+  const bool same_shape = persisted->masters == spec.masters &&
+                          persisted->replicas_per_master == spec.replicas_per_master &&
+                          persisted->slots.weights == spec.slots.weights &&
+                          persisted->slots.ranges == spec.slots.ranges;
+  if (same_shape && !pending_op) {
+    // Same shape: started from the given spec (its nodes may have new addresses).
     // The layout the cluster has (after earlier reshards) stays; the spec's settings apply.
     Operation op = NewOperation(spec.name, "create");
     long long generation = j.value("generation", 1LL);

@@ -29,9 +29,10 @@ long long NowMs() {
 // "AddSlots" from "addslots" etc., for event reasons.
 std::string Reason(std::string_view kind) {
   static const std::map<std::string_view, std::string> names = {
-      {"start", "StartNode"},   {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
-      {"addslots", "AddSlots"}, {"meet", "Meet"},       {"replicate", "Replicate"},
-      {"failover", "Failover"}, {"forget", "Forget"},   {"config-set", "ConfigSet"}};
+      {"start", "StartNode"},       {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
+      {"addslots", "AddSlots"},     {"meet", "Meet"},       {"replicate", "Replicate"},
+      {"failover", "Failover"},     {"forget", "Forget"},   {"config-set", "ConfigSet"},
+      {"settle-slot", "SettleSlot"}};
   auto it = names.find(kind);
   return it == names.end() ? std::string(kind) : it->second;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "tests/e2e/e2e_util.h"
 
@@ -158,6 +159,54 @@ TEST_F(HealTest, AFrozenMasterThatResumesEndsAsAReplica) {
   EXPECT_EQ(p.masters, 3) << "one master per shard";
   EXPECT_EQ(p.replicas, 3);
   EXPECT_EQ(pid, Pid(m)) << "a frozen node is not killed";
+}
+
+// Fault 5: a move interrupted half way (slot MIGRATING on the source, IMPORTING on the
+// target, half of its keys already on the target) is finished without losing a key.
+TEST_F(HealTest, SettlesASlotLeftOpenByAnInterruptedMove) {
+  Form(3, 1);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) {
+    keys.push_back("{open}:" + std::to_string(i));
+    ASSERT_EQ(ClusterCmd(base(), {"SET", keys.back(), "v" + std::to_string(i)}), "OK");
+  }
+  const std::string slot = RedisCmd(base(), {"CLUSTER", "KEYSLOT", keys[0]});
+  int source = -1, target = -1;
+  for (int i = 0; i < nodes_; ++i) {
+    if (RedisCmd(base() + i, {"ROLE"}).rfind("master", 0) != 0) continue;
+    if (RedisCmd(base() + i, {"EXISTS", keys[0]}) == "1") {
+      source = i;
+    } else if (target < 0) {
+      target = i;
+    }
+  }
+  ASSERT_GE(source, 0);
+  ASSERT_GE(target, 0);
+  const std::string source_id = RedisCmd(base() + source, {"CLUSTER", "MYID"});
+  const std::string target_id = RedisCmd(base() + target, {"CLUSTER", "MYID"});
+  ASSERT_EQ(RedisCmd(base() + target, {"CLUSTER", "SETSLOT", slot, "IMPORTING", source_id}), "OK");
+  ASSERT_EQ(RedisCmd(base() + source, {"CLUSTER", "SETSLOT", slot, "MIGRATING", target_id}), "OK");
+  std::vector<std::string> half = {"MIGRATE", "127.0.0.1", std::to_string(base() + target), "", "0",
+                                   "5000",    "KEYS"};
+  half.insert(half.end(), keys.begin(), keys.begin() + 50);
+  ASSERT_EQ(RedisCmd(base() + source, half), "OK");
+  // The daemon settles it: the source still holds keys, so the move is finished.
+  bool settled = false;
+  for (int i = 0; i < 100 && !settled; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    settled = true;
+    for (int n = 0; n < nodes_; ++n) {
+      std::string view = RedisCmd(base() + n, {"CLUSTER", "NODES"});
+      settled &= view.find("[" + slot + "-") == std::string::npos;
+    }
+  }
+  ASSERT_TRUE(settled) << up_->Log();
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(ClusterCmd(base(), {"GET", keys[static_cast<size_t>(i)]}), "v" + std::to_string(i));
+  }
+  EXPECT_EQ(RedisCmd(base() + target, {"EXISTS", keys[99]}), "1");  // finished on the target
+  EXPECT_THAT(up_->Log(), HasSubstr("SETTLE slot " + slot));
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30)));
 }
 
 TEST_F(HealTest, ADaemonKilledMidCreateIsCarriedOnByTheNext) {

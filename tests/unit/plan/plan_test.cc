@@ -378,3 +378,46 @@ TEST(HealthTest, LonelyFreshNodesAreNotACluster) {
 
 }  // namespace
 }  // namespace sk::plan
+
+namespace sk::plan {
+namespace {
+
+// Healthy3x1 with slot 100 left MIGRATING on n0 and IMPORTING on n1 (a crashed move).
+model::ObservedCluster WithOpenSlot(model::ObservedCluster o) {
+  model::ObservedNode* n0 = nullptr;
+  model::ObservedNode* n1 = nullptr;
+  for (auto& n : o.nodes) {
+    if (n.name == "n0") n0 = &n;
+    if (n.name == "n1") n1 = &n;
+  }
+  for (auto& p : n0->peers) {
+    if (p.myself) p.migrating[100] = n1->id;
+  }
+  for (auto& p : n1->peers) {
+    if (p.myself) p.importing[100] = n0->id;
+  }
+  return o;
+}
+
+TEST(OpenSlotsTest, ASlotLeftOpenIsSettledByTheEngine) {
+  auto b = Healthy3x1();
+  model::Plan plan = MakePlan(b.Desired(3, 1), WithOpenSlot(b.Build()));
+  ASSERT_EQ(plan.steps.size(), 1u) << plan.ToString();
+  auto settle = Of<model::SettleSlot>(plan.steps[0]);
+  ASSERT_EQ(settle.size(), 1u);
+  EXPECT_EQ(settle[0].slot, 100);
+  EXPECT_EQ(settle[0].node, "n0");
+  EXPECT_EQ(settle[0].target, "n1");
+  EXPECT_EQ(plan.steps[0].size(), 1u);  // settled alone, before anything else
+}
+
+TEST(OpenSlotsTest, NothingIsDecidedWhileANodeDoesNotAnswer) {
+  auto b = Healthy3x1();
+  b.Unreachable("n4");
+  model::Plan plan = MakePlan(b.Desired(3, 1), WithOpenSlot(b.Build()));
+  for (const auto& step : plan.steps) EXPECT_TRUE(Of<model::SettleSlot>(step).empty());
+  EXPECT_THAT(plan.ToString(), ::testing::HasSubstr("open slots are settled once every node"));
+}
+
+}  // namespace
+}  // namespace sk::plan
