@@ -11,6 +11,7 @@
 #include "api/types/files.h"
 #include "controller/observe/observe.h"
 #include "controller/plan/plan.h"
+#include "controller/plan/resize.h"
 #include "controller/reconcile/state_store.h"
 #include "controller/redis/cluster_nodes.h"
 
@@ -54,6 +55,53 @@ model::ObservedNode Predict(const ClusterSpec& spec, const LocalNode& node) {
   return n;
 }
 
+// The scale operation a changed shape would run: failovers, then slot moves per
+// (source, target), the same DecideResize the controller uses.
+void PrintReshard(const ClusterSpec& spec, const model::ObservedCluster& observed,
+                  const std::vector<std::string>& leaving) {
+  bool formed = std::any_of(observed.nodes.begin(), observed.nodes.end(), [](const auto& n) {
+    return n.reachable && !n.synthetic && !n.OwnSlots().empty();
+  });
+  if (!formed) return;
+  std::vector<plan::ResizeNode> nodes;
+  for (const model::ObservedNode& n : observed.nodes) {
+    if (!n.reachable) continue;
+    bool stays = std::find(leaving.begin(), leaving.end(), n.name) == leaving.end();
+    nodes.push_back({n.name, n.id, n.IsMaster(), n.MasterId(),
+                     n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys, stays});
+  }
+  auto d = plan::DecideResize(nodes, {spec.masters, spec.slots.weights, spec.slots.ranges});
+  if (!d.ok()) {
+    std::printf("reshard: refused: %s\n", d.error().message().c_str());
+    return;
+  }
+  if (d->failovers.empty() && d->moves.empty() && leaving.empty()) return;
+  std::printf("reshard (a scale operation when this spec is applied):\n");
+  for (const auto& [replica, master] : d->failovers) {
+    std::printf("  failover: %s takes over from %s, which leaves\n", replica.c_str(),
+                master.c_str());
+  }
+  if (d->failovers.empty()) {
+    std::map<std::pair<std::string, std::string>, int> pairs;
+    for (const plan::SlotMove& m : d->moves) pairs[{m.from, m.to}]++;
+    std::printf("  %zu slot moves%s\n", d->moves.size(),
+                d->new_masters.empty() ? "" : " (new masters from empty nodes)");
+    for (const auto& [p, n] : pairs) {
+      std::printf("    %s -> %s: %d slots\n", p.first.c_str(), p.second.c_str(), n);
+    }
+    for (size_t k = 0; k < d->masters.size(); ++k) {
+      std::printf("  shard %zu: %s serves %s\n", k, d->masters[k].c_str(),
+                  RangesToString(d->layout[k]).c_str());
+    }
+  } else {
+    std::printf("  (slot moves are planned after the failovers)\n");
+  }
+  for (const std::string& l : leaving) {
+    std::printf("  retire: %s (re-point its replicas, FORGET everywhere, stop, delete)\n",
+                l.c_str());
+  }
+}
+
 }  // namespace
 
 int RunPlan(const std::vector<std::string>& argv) {
@@ -93,6 +141,22 @@ int RunPlan(const std::vector<std::string>& argv) {
     }
   }
   model::Plan plan = plan::MakePlan(desired, observed);
+  // Nodes beyond the spec's count that still run (a scale-in): observed for the preview.
+  ClusterSpec wider = spec;
+  wider.masters = spec.masters + 64;
+  std::vector<std::string> leaving;
+  model::ObservedCluster all = observed;
+  {
+    std::vector<LocalNode> more = LocalNodes(wider);
+    std::set<std::string> more_running;
+    for (const agent::RunningNode& r : agent::FindRunningNodes(wider)) more_running.insert(r.name);
+    for (size_t i = nodes.size(); i < more.size(); ++i) {
+      if (!more_running.count(more[i].name)) continue;
+      leaving.push_back(more[i].name);
+      all.nodes.push_back(
+          observe::ObserveNode(pool, {more[i].name, more[i].ep, more[i].ep.host, "", true}, keys));
+    }
+  }
 
   std::printf("cluster %s: %d masters x %d replicas, %zu nodes\n", spec.name.c_str(), spec.masters,
               spec.replicas_per_master, nodes.size());
@@ -111,6 +175,7 @@ int RunPlan(const std::vector<std::string>& argv) {
   for (const std::string& w : plan.waiting) std::printf("waiting: %s\n", w.c_str());
   for (const std::string& note : plan.notes) std::printf("note: %s\n", note.c_str());
   for (const model::Blocker& b : plan.blockers) std::printf("blocked: %s\n", b.message.c_str());
+  PrintReshard(spec, all, leaving);
   return plan.blockers.empty() ? 0 : 1;
 }
 

@@ -113,6 +113,15 @@ class ScaleTest : public ::testing::Test {
 TEST_F(ScaleTest, MastersThreeFourSixThreeUnderLoad) {
   Form(3, 1);
   WriteSpecialKeys();
+  // The dry run shows the moves a 4-master spec would make, and changes nothing.
+  SpecOptions four;
+  four.masters = 4;
+  four.base_port = base();
+  four.data_dir = dir_.Sub("data");
+  auto plan = Slotkeeper({"plan", "-f", WriteSpec(dir_.path(), four, "four.yaml")}, dir_.path());
+  EXPECT_THAT(plan.out, HasSubstr("4096 slot moves"));
+  EXPECT_THAT(plan.out, HasSubstr("t-0 -> t-6: 1365 slots"));
+  EXPECT_EQ(ProbeCluster(base(), 6).masters, 3);
   StartLoad();
   Scale({"--masters", "4"});
   ExpectShape(4, 1);
