@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -123,13 +124,30 @@ RenderInput MakeInput(const ClusterSpec& spec, const LocalNode& node, const std:
                      .password = password};
 }
 
+std::string PlacementPath(const ClusterSpec& spec) {
+  return AbsolutePath(spec.local.data_dir) + "/" + spec.name + "/placement.json";
+}
+
+std::map<std::string, int> ReadPlacement(const ClusterSpec& spec) {
+  std::map<std::string, int> out;
+  auto text = ReadFile(PlacementPath(spec));
+  if (!text.ok()) return out;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(*text);
+    for (auto it = j.begin(); it != j.end(); ++it) out[it.key()] = it.value().get<int>();
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: ignored ({}); nodes use their spec ports", PlacementPath(spec), e.what());
+  }
+  return out;
+}
+
 // The running nodes of a cluster found on disk: the spec's nodes plus any other port
 // directory under <dataDir>/<cluster> (a node left over from a larger spec).
 std::vector<RunningNode> ScanRunning(const ClusterSpec& spec, bool include_unknown) {
   const std::string root = AbsolutePath(spec.local.data_dir);
   std::vector<RunningNode> out;
   std::set<int> seen;
-  for (const LocalNode& n : LocalNodes(spec)) {
+  for (const LocalNode& n : PlacedNodes(spec)) {
     seen.insert(n.ep.port);
     if (int pid = RunningNodePid(LayoutFor(root, spec.name, n.ep.port))) {
       out.push_back({.name = n.name, .port = n.ep.port, .pid = pid});
@@ -158,7 +176,7 @@ LocalProvider::LocalProvider(ClusterSpec spec, LocalOptions opts)
     : spec_(std::move(spec)),
       opts_(std::move(opts)),
       root_(AbsolutePath(spec_.local.data_dir)),
-      nodes_(LocalNodes(spec_)),
+      nodes_(PlacedNodes(spec_)),
       supervisor_(std::make_unique<Supervisor>(opts_.supervisor)),
       adopted_(nodes_.size(), false),
       fresh_(nodes_.size(), false),
@@ -202,6 +220,10 @@ void LocalProvider::RecordExit(const std::string& name, const Supervisor::State&
   std::string text = st.last_exit + " at " + ClockTime() + (line.empty() ? "" : ": " + line);
   std::lock_guard lock(mu_);
   last_exit_[name] = std::move(text);
+  auto& times = exits_[name];
+  const auto now = std::chrono::steady_clock::now();
+  times.push_back(now);
+  std::erase_if(times, [&](auto t) { return now - t > std::chrono::seconds(60); });
 }
 
 Status LocalProvider::Prepare() {
@@ -433,6 +455,9 @@ std::vector<NodeRuntime> LocalProvider::Nodes() const {
     std::lock_guard lock(mu_);
     if (auto it = last_exit_.find(n.name); it != last_exit_.end()) r.last_exit = it->second;
     r.fresh = fresh_[static_cast<size_t>(n.index)];
+    // Three exits within a minute (restarts come after 0.1, 0.2, 0.4 s...): a crash loop.
+    if (auto it = exits_.find(n.name); it != exits_.end())
+      r.failing = !r.running && it->second.size() >= 3;
     r.queued = !r.running && queued_[static_cast<size_t>(n.index)];
     out.push_back(std::move(r));
   }
@@ -484,6 +509,59 @@ Status LocalProvider::RetireNode(const std::string& name) {
   return RemoveTree(Layout(index).dir);
 }
 
+Status LocalProvider::ReplaceNode(const std::string& name) {
+  int index = IndexOf(name);
+  if (index < 0) return NotFound("node " + name + " is not part of cluster " + spec_.name);
+  if (!prepared_) return FailedPrecondition("ReplaceNode() needs a successful Prepare() first");
+  const NodeLayout old = Layout(index);
+  supervisor_->Release(name);
+  if (int pid = RunningNodePid(old); pid > 0) SK_TRY(TerminateProcess(pid, opts_.stop_grace));
+  std::set<int> used;
+  for (const LocalNode& n : nodes_) used.insert(n.ep.port);
+  int port = 0;
+  for (int p = spec_.local.base_port + kReplacementPortOffset;
+       p < spec_.local.base_port + kReplacementPortOffset + 200 && p + 10000 <= 65535; ++p) {
+    if (used.count(p) || PathExists(LayoutFor(root_, spec_.name, p).dir)) continue;
+    if (PortBindError(spec_.local.bind, p) == 0 &&
+        PortBindError(spec_.local.bind, p + 10000) == 0) {
+      port = p;
+      break;
+    }
+  }
+  if (port == 0) {
+    return Unavailable("no free port (with its bus port) from " +
+                       std::to_string(spec_.local.base_port + kReplacementPortOffset) +
+                       " for a node to replace " + name);
+  }
+  auto placement = ReadPlacement(spec_);
+  placement[name] = port;
+  SK_TRY(WriteFileAtomic(PlacementPath(spec_), nlohmann::json(placement).dump(2) + "\n", 0644));
+  {
+    std::lock_guard lock(mu_);
+    nodes_[static_cast<size_t>(index)].ep.port = port;
+    fresh_[static_cast<size_t>(index)] = true;
+    exits_.erase(name);
+    last_exit_.erase(name);
+  }
+  const NodeLayout now = Layout(index);
+  SK_TRY(MakeDirs(now.dir, kDirMode));
+  SK_TRY(WriteIfChanged(now.config, RenderRedisConf(InputFor(index))));
+  spdlog::warn(
+      "{} cannot come back on port {}: replaced by a new empty node on port {} "
+      "(the old files stay in {})",
+      name, old.port, port, old.dir);
+  return LaunchNode(index);
+}
+
+std::vector<LocalNode> PlacedNodes(const ClusterSpec& spec) {
+  std::vector<LocalNode> nodes = LocalNodes(spec);
+  auto placement = ReadPlacement(spec);
+  for (LocalNode& n : nodes) {
+    if (auto it = placement.find(n.name); it != placement.end()) n.ep.port = it->second;
+  }
+  return nodes;
+}
+
 std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec) {
   return ScanRunning(spec, /*include_unknown=*/false);
 }
@@ -523,7 +601,7 @@ Result<std::vector<std::string>> RenderLocalCluster(const ClusterSpec& spec,
                                                     const std::optional<std::string>& password) {
   std::vector<std::string> written;
   const std::string abs_root = AbsolutePath(root);  // redis.conf wants an absolute dir
-  for (const LocalNode& n : LocalNodes(spec)) {
+  for (const LocalNode& n : PlacedNodes(spec)) {
     RenderInput in = MakeInput(spec, n, abs_root, version, password);
     SK_TRY(MakeDirs(in.layout.dir, kDirMode));
     SK_TRY(WriteIfChanged(in.layout.config, RenderRedisConf(in)));

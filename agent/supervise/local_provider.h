@@ -72,6 +72,9 @@ class LocalProvider : public NodeProvider {
   Status StartNode(const std::string& name) override;
   Status StopNode(const std::string& name) override;
   Status RetireNode(const std::string& name) override;
+  // A free port from basePort + kReplacementPortOffset up (both it and its bus port must
+  // bind), a new directory there, the move recorded in <dataDir>/<cluster>/placement.json.
+  Status ReplaceNode(const std::string& name) override;
   void SetRestartGate(std::function<bool(const std::string& name)> gate) override;
 
   const RedisVersion& version() const { return version_; }
@@ -104,8 +107,18 @@ class LocalProvider : public NodeProvider {
   std::atomic<bool> cancel_{false};
   std::vector<int> adoptable_;                    // per node: PID found running by Prepare()
   std::map<std::string, std::string> last_exit_;  // enriched with time and last log line
+  // Recent exits per node (RecordExit), to tell a crash loop from a crash.
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> exits_;
   bool prepared_ = false;
 };
+
+// Replacement nodes listen from basePort + this up, clear of the ports the spec's nodes
+// take when it grows.
+inline constexpr int kReplacementPortOffset = 500;
+
+// The spec's nodes (LocalNodes) where they live now: a node replaced after it could not come
+// back has another port, recorded in <dataDir>/<cluster>/placement.json.
+std::vector<LocalNode> PlacedNodes(const ClusterSpec& spec);
 
 // The nodes of `spec` that run now (pid file alive and working in the node's dir).
 std::vector<RunningNode> FindRunningNodes(const ClusterSpec& spec);

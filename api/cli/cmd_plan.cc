@@ -115,7 +115,7 @@ int RunPlan(const std::vector<std::string>& argv) {
   if (!spec.hosts.empty()) {
     return Fail(FailedPrecondition("spec.hosts: multi-host agents are not available yet"));
   }
-  std::vector<LocalNode> nodes = LocalNodes(spec);
+  std::vector<LocalNode> nodes = agent::PlacedNodes(spec);
   std::vector<NodeRuntime> runtimes;
   for (const LocalNode& n : nodes) runtimes.push_back({n.name, n.ep, n.ep.host, "", 0, false});
   std::set<std::string> running;
@@ -147,7 +147,7 @@ int RunPlan(const std::vector<std::string>& argv) {
   std::vector<std::string> leaving;
   model::ObservedCluster all = observed;
   {
-    std::vector<LocalNode> more = LocalNodes(wider);
+    std::vector<LocalNode> more = agent::PlacedNodes(wider);
     std::set<std::string> more_running;
     for (const agent::RunningNode& r : agent::FindRunningNodes(wider)) more_running.insert(r.name);
     for (size_t i = nodes.size(); i < more.size(); ++i) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "agent/supervise/local_provider.h"
 #include "api/cli/args.h"
 #include "api/cli/cluster_setup.h"
 #include "api/cli/commands.h"
@@ -75,7 +76,7 @@ bool Exists(const std::string& path) {
 Status CheckApiAddress(const std::string& api, const ClusterSpec& spec) {
   auto ep = ParseEndpoint(api);
   if (!ep.ok()) return InvalidArgument("--api " + api + ": " + ep.error().message());
-  for (const LocalNode& n : LocalNodes(spec)) {
+  for (const LocalNode& n : agent::PlacedNodes(spec)) {
     if (ep->port == n.ep.port || ep->port == n.ep.BusPort()) {
       return InvalidArgument("--api " + api + " collides with " +
                              std::string(ep->port == n.ep.port ? "the port" : "the bus port") +

@@ -32,6 +32,9 @@ struct NodeRuntime {
   bool queued = false;
   // Exited, and held down by the restart gate until StartNode().
   bool held = false;
+  // Cannot stay up: it exited again and again right after its restarts (its port taken by a
+  // stranger, its data dir unreadable, a crash at start). Restarting it will not help.
+  bool failing = false;
 };
 
 class NodeProvider {
@@ -61,6 +64,10 @@ class NodeProvider {
   // Retires a node that left the cluster for good (scale-in): stops it like StopNode, stops
   // supervising it, and only then deletes its files (config, nodes.conf, data).
   virtual Status RetireNode(const std::string& name) = 0;
+  // Gives a failing node a new home: a free port and an empty directory, where it starts as
+  // a new, empty node under the same name. The old directory is left as it is (its data may
+  // still matter to a person); the old process, if any, is stopped.
+  virtual Status ReplaceNode(const std::string& name) = 0;
   // Asked when a node's process exits: restart it now (true), or hold it down until
   // StartNode() (false). Without a gate every exit is restarted at once (with backoff).
   virtual void SetRestartGate(std::function<bool(const std::string& name)> gate) = 0;

@@ -65,6 +65,14 @@ std::vector<ActionResult> Executor::Run(const std::vector<Action>& step) {
 }
 
 void Executor::SendGroup(Group& g, std::vector<ActionResult>& out) {
+  if (std::holds_alternative<model::ReplaceNode>(*g.actions.front())) {
+    for (const Action* a : g.actions) {
+      Status st = provider_ ? provider_->ReplaceNode(g.node)
+                            : FailedPrecondition("no provider can replace " + g.node);
+      out.push_back({*a, st});
+    }
+    return;
+  }
   // Starting a process goes through the provider, not Redis.
   if (std::holds_alternative<model::StartNode>(*g.actions.front())) {
     for (const Action* a : g.actions) {

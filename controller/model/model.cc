@@ -80,6 +80,7 @@ std::string_view ActionKind(const Action& a) {
         if constexpr (std::is_same_v<T, Forget>) return "forget";
         if constexpr (std::is_same_v<T, ConfigSet>) return "config-set";
         if constexpr (std::is_same_v<T, SettleSlot>) return "settle-slot";
+        if constexpr (std::is_same_v<T, ReplaceNode>) return "replace-node";
       },
       a);
 }
@@ -116,6 +117,8 @@ std::string Describe(const Action& a) {
         } else if constexpr (std::is_same_v<T, SettleSlot>) {
           os << "SETTLE slot " << x.slot << " left open from " << x.node << " to " << x.target
              << " (finish the move or roll it back, losing no key)";
+        } else if constexpr (std::is_same_v<T, ReplaceNode>) {
+          os << "REPLACE " << x.node << " by a new empty node on a free port (" << x.reason << ")";
         }
       },
       a);

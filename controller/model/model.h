@@ -86,6 +86,7 @@ struct ObservedNode {
   // Runs but does not answer yet, started from an empty dir: predicted as an empty node
   // (reachable, synthetic). The planner counts on it but sends it nothing.
   bool starting = false;
+  bool failing = false;  // the provider's word: it cannot stay up (NodeRuntime::failing)
 
   std::string id;               // CLUSTER MYID
   std::vector<PeerView> peers;  // its CLUSTER NODES, itself included
@@ -171,6 +172,13 @@ struct ConfigSet {
 // A slot left MIGRATING on `node` (the source) / IMPORTING on the target, e.g. by a move that
 // a crash interrupted: finished (keys moved, slot given to the target) or rolled back (flags
 // cleared) so that no key is lost. Runs act::Migrator::Resolve.
+// The node cannot come back (a crash loop, its port taken, its dir unreadable) and holds
+// nothing that exists nowhere else: the provider starts a new empty node in its place, on a
+// free port, which then joins as a replica; the old ID is forgotten as a ghost.
+struct ReplaceNode {
+  std::string node;
+  std::string reason;
+};
 struct SettleSlot {
   std::string node;  // the source
   int slot = 0;
@@ -180,7 +188,7 @@ struct SettleSlot {
 };
 
 using Action = std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate,
-                            Failover, Forget, ConfigSet, SettleSlot>;
+                            Failover, Forget, ConfigSet, SettleSlot, ReplaceNode>;
 
 // The node an action is sent to.
 const std::string& ActionNode(const Action& a);

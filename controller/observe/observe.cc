@@ -119,6 +119,7 @@ ObservedNode Blank(const Target& t) {
   n.host = t.host;
   n.zone = t.zone;
   n.process_running = t.process_running;
+  n.failing = t.failing;
   return n;
 }
 
@@ -155,7 +156,8 @@ model::ObservedCluster Observe(ClientPool& pool, const std::vector<Target>& targ
   for (size_t i = 0; i < targets.size(); ++i) {
     ObservedNode& n = o.nodes.emplace_back(Blank(targets[i]));
     if (!n.process_running) {
-      n.error = "process not running";
+      n.error = targets[i].last_exit.empty() ? "process not running"
+                                             : "process not running; last " + targets[i].last_exit;
       continue;
     }
     auto client = pool.Get(n.ep);

@@ -41,6 +41,8 @@ struct Target {
   // Started (or queued to start) from an empty dir and not yet seen answering: while it does
   // not answer, it is reported as a starting empty node rather than as unreachable.
   bool fresh = false;
+  bool failing = false;   // NodeRuntime::failing
+  std::string last_exit;  // NodeRuntime::last_exit, for diagnostics
 };
 
 // What a node started from an empty dir will look like: a master with a placeholder ID,

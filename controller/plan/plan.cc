@@ -561,6 +561,23 @@ void PlanDead(const DesiredCluster& d, const ObservedCluster& o,
         if (!best || c->repl.offset > best->repl.offset) best = c;
       }
     }
+    if (!best && n.failing) {
+      // It cannot come back. Replaced only when no live view gives its ID a slot: then
+      // everything it held has another copy (it was a replica, or its replica took over).
+      std::vector<SlotRange> serves;
+      for (const ObservedNode* m : live) {
+        const PeerView* p = id.empty() ? nullptr : m->PeerById(id);
+        if (p && !p->slots.empty()) serves = p->slots;
+      }
+      if (serves.empty()) {
+        r.actions.push_back(model::ReplaceNode{n.name, "it cannot stay up: " + n.error});
+      } else {
+        r.waiting.push_back(n.name + " cannot stay up and serves slots " +
+                            RangesToString(NormalizeRanges(serves)) +
+                            " that no other node has; it is not replaced (that would lose them)");
+      }
+      continue;
+    }
     if (!best) {
       // A replica, a node without slots, or a master with no replica (its own data is the
       // only copy): back up at once.

@@ -29,10 +29,17 @@ long long NowMs() {
 // "AddSlots" from "addslots" etc., for event reasons.
 std::string Reason(std::string_view kind) {
   static const std::map<std::string_view, std::string> names = {
-      {"start", "StartNode"},       {"reset", "ResetNode"}, {"set-config-epoch", "SetConfigEpoch"},
-      {"addslots", "AddSlots"},     {"meet", "Meet"},       {"replicate", "Replicate"},
-      {"failover", "Failover"},     {"forget", "Forget"},   {"config-set", "ConfigSet"},
-      {"settle-slot", "SettleSlot"}};
+      {"start", "StartNode"},
+      {"reset", "ResetNode"},
+      {"set-config-epoch", "SetConfigEpoch"},
+      {"addslots", "AddSlots"},
+      {"meet", "Meet"},
+      {"replicate", "Replicate"},
+      {"failover", "Failover"},
+      {"forget", "Forget"},
+      {"config-set", "ConfigSet"},
+      {"settle-slot", "SettleSlot"},
+      {"replace-node", "ReplaceNode"}};
   auto it = names.find(kind);
   return it == names.end() ? std::string(kind) : it->second;
 }
@@ -62,7 +69,8 @@ std::vector<observe::Target> Reconciler::Targets() const {
     // after that it is only ever what it says it is.
     bool fresh = n.fresh && !answered_.count(n.name);
     // A node queued to start counts as running: it should answer shortly.
-    targets.push_back({n.name, n.ep, n.host, n.zone, n.running || n.queued, fresh});
+    targets.push_back(
+        {n.name, n.ep, n.host, n.zone, n.running || n.queued, fresh, n.failing, n.last_exit});
   }
   return targets;
 }

@@ -1,8 +1,12 @@
 // Issue 3's faults, each against a real cluster kept by `slotkeeper up`: the daemon must bring
 // the cluster back to its spec by itself, losing no acknowledged write it could have kept.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -56,9 +60,11 @@ class HealTest : public ::testing::Test {
     // WAIT-like: let replicas catch up so that a failover keeps every key.
     for (int i = 0; i < nodes_; ++i) RedisCmd(base() + i, {"WAIT", "1", "1000"});
   }
-  void ExpectKeys(int n) {
+  // Reads through the node at base() + seed.
+  void ExpectKeys(int n, int seed = 0) {
     for (int i = 0; i < n; ++i) {
-      EXPECT_EQ(ClusterCmd(base(), {"GET", "k" + std::to_string(i)}), "v" + std::to_string(i));
+      EXPECT_EQ(ClusterCmd(base() + seed, {"GET", "k" + std::to_string(i)}),
+                "v" + std::to_string(i));
     }
   }
   std::string StateFile(const std::string& name) const {
@@ -207,6 +213,87 @@ TEST_F(HealTest, SettlesASlotLeftOpenByAnInterruptedMove) {
   EXPECT_EQ(RedisCmd(base() + target, {"EXISTS", keys[99]}), "1");  // finished on the target
   EXPECT_THAT(up_->Log(), HasSubstr("SETTLE slot " + slot));
   ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30)));
+}
+
+// A TCP listener the test holds on 127.0.0.1:port (a stranger taking a node's port).
+class Squatter {
+ public:
+  explicit Squatter(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
+  }
+  ~Squatter() { ::close(fd_); }
+  bool bound() const { return bound_; }
+
+ private:
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+// Fault 9: a master dies and its port is taken by a stranger, so it cannot come back. Its
+// replica takes over, and a new node on a free port joins as that shard's replica; the old
+// ID is forgotten everywhere.
+TEST_F(HealTest, ReplacesANodeWhosePortIsTakenByAStranger) {
+  Form(3, 1);
+  WriteKeys(300);
+  int m = FindRole("master");
+  ASSERT_GE(m, 0);
+  const std::string dead_id = RedisCmd(base() + m, {"CLUSTER", "MYID"});
+  const int pid = Pid(m);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // Wait until the port is free (the process is gone), then take it.
+  std::unique_ptr<Squatter> squatter;
+  for (int i = 0; i < 200 && !(squatter && squatter->bound()); ++i) {
+    squatter = std::make_unique<Squatter>(base() + m);
+    if (!squatter->bound()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(squatter->bound());
+  // The replacement listens from base + 500 up and joins as a replica; nobody remembers the
+  // dead ID.
+  bool replaced = testing::WaitFor(
+      [&] {
+        std::string view = RedisCmd(base() + (m + 1) % nodes_, {"CLUSTER", "NODES"});
+        if (view.find(dead_id) != std::string::npos) return false;
+        int slaves = 0, masters = 0;
+        std::istringstream in(view);
+        std::string line;
+        bool moved = false;
+        while (std::getline(in, line)) {
+          if (line.find("fail") != std::string::npos) return false;
+          if (line.find(" slave ") != std::string::npos ||
+              line.find(",slave ") != std::string::npos)
+            slaves++;
+          if (line.find("master") != std::string::npos) masters++;
+          moved |= line.find(":" + std::to_string(base() + 500)) != std::string::npos;
+        }
+        return moved && slaves == 3 && masters == 3;
+      },
+      std::chrono::seconds(40), "a replacement node joined as a replica");
+  ASSERT_TRUE(replaced) << up_->Log();
+  EXPECT_THAT(up_->Log(), HasSubstr("REPLACE t-" + std::to_string(m)));
+  ExpectKeys(300, (m + 1) % nodes_);  // its old port answers nothing now
+  testing::CommandResult check;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        check = Slotkeeper({"check", "127.0.0.1:" + std::to_string(base() + (m + 1) % nodes_)});
+        return check.exit_code == 0;
+      },
+      std::chrono::seconds(15), "check healthy"))
+      << check.out;
+  for (int i = 0; i < nodes_; ++i) {
+    if (i == m) continue;
+    EXPECT_EQ(RedisCmd(base() + i, {"CLUSTER", "NODES"}).find(dead_id), std::string::npos);
+  }
+  // The old files are kept; the move is recorded for the next start.
+  EXPECT_TRUE(Exists(NodeDir(m)));
+  EXPECT_THAT(ReadAll(dir_.Sub("data") + "/t/placement.json"),
+              HasSubstr(std::to_string(base() + 500)));
 }
 
 TEST_F(HealTest, ADaemonKilledMidCreateIsCarriedOnByTheNext) {
