@@ -17,5 +17,6 @@ int RunGet(const std::vector<std::string>& argv);
 int RunScale(const std::vector<std::string>& argv);
 // failover NAME --node ID|HOST:PORT [--wait].
 int RunFailover(const std::vector<std::string>& argv);
+int RunRecoverSlots(const std::vector<std::string>& argv);
 
 }  // namespace sk::cli

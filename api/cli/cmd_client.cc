@@ -215,4 +215,28 @@ int RunFailover(const std::vector<std::string>& argv) {
                  args->flags.count("--wait") > 0);
 }
 
+int RunRecoverSlots(const std::vector<std::string>& argv) {
+  auto args = ParseArgs("recover-slots", argv,
+                        {{kServerFlag, kTokenFileFlag}, {"--accept-data-loss", "--wait"}});
+  if (!args.ok()) return Fail(args.error());
+  if (args->positional.size() != 1) {
+    return Fail(
+        InvalidArgument("usage: slotkeeper recover-slots NAME --accept-data-loss [--wait]"));
+  }
+  if (!args->flags.count("--accept-data-loss")) {
+    return Fail(InvalidArgument(
+        "recover-slots re-creates lost slots EMPTY: the keys they held are gone for good. Run it "
+        "only when no node that held them can come back, with --accept-data-loss"));
+  }
+  auto client = ClientFor(*args);
+  if (!client.ok()) return Fail(client.error());
+  const std::string& name = args->positional[0];
+  ojson body = {{"acceptDataLoss", true}};
+  Result<ojson> op = client->Call(
+      "POST", "/api/v1/clusters/" + rest::UrlEncode(name) + "/recover-slots", body.dump());
+  if (!op.ok()) return Fail(op.error());
+  return Started(*client, *op, "recovering the lost slots of " + name + " (empty)",
+                 args->flags.count("--wait") > 0);
+}
+
 }  // namespace sk::cli

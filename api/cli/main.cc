@@ -37,6 +37,9 @@ constexpr const char* kUsage =
                       change the shape of a cluster; --wait shows progress until done
   failover NAME --node ID|HOST:PORT [--wait] [--server URL] [--token-file FILE]
                       promote that replica to master
+  recover-slots NAME --accept-data-loss [--wait] [--server URL] [--token-file FILE]
+                      re-create, EMPTY, the slots whose every copy is gone (status Degraded
+                      names them); their keys are lost for good
   keyslot KEY...      CRC16(key) mod 16384, honouring {hash tags}
   version
 
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   if (verb == "get") return sk::cli::RunGet(sub);
   if (verb == "scale") return sk::cli::RunScale(sub);
   if (verb == "failover") return sk::cli::RunFailover(sub);
+  if (verb == "recover-slots") return sk::cli::RunRecoverSlots(sub);
   if (verb == "controller") return sk::cli::RunController(sub);
   if (verb == "agent") {
     std::fprintf(stderr, "slotkeeper: '%s' is not available in this version yet\n", verb.c_str());

@@ -239,6 +239,23 @@ Response FailoverCluster(const Call& c) {
   return JsonResponse(202, OperationJson(*op));
 }
 
+Response RecoverSlots(const Call& c) {
+  Response fail;
+  std::optional<json> body = ActionBody(c, &fail);
+  if (!body) return fail;
+  std::vector<std::string> problems;
+  UnknownFields(*body, {"acceptDataLoss"}, problems);
+  auto accept = body->find("acceptDataLoss");
+  if (accept == body->end() || !accept->is_boolean()) {
+    problems.push_back(
+        "acceptDataLoss: expected true (the slots come back empty: their keys are lost)");
+  }
+  if (!problems.empty()) return Problems(problems);
+  Result<Operation> op = c.service.RecoverSlots(c.params[0], accept->get<bool>());
+  if (!op.ok()) return ErrorResponse(op.error());
+  return JsonResponse(202, OperationJson(*op));
+}
+
 Response GetNodes(const Call& c) {
   Result<ClusterRecord> record = c.service.Get(c.params[0]);
   if (!record.ok()) return ErrorResponse(record.error());

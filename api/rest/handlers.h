@@ -30,6 +30,7 @@ Response PatchCluster(const Call& c);
 Response DeleteCluster(const Call& c);
 Response ScaleCluster(const Call& c);
 Response FailoverCluster(const Call& c);
+Response RecoverSlots(const Call& c);
 Response GetNodes(const Call& c);
 Response GetSlots(const Call& c);
 Response GetEvents(const Call& c);

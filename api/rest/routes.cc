@@ -40,6 +40,7 @@ const Route kRoutes[] = {
     {"DELETE", kCluster, internal::DeleteCluster},
     {"POST", "/api/v1/clusters/{name}/scale", internal::ScaleCluster},
     {"POST", "/api/v1/clusters/{name}/failover", internal::FailoverCluster},
+    {"POST", "/api/v1/clusters/{name}/recover-slots", internal::RecoverSlots},
     {"GET", "/api/v1/clusters/{name}/nodes", internal::GetNodes},
     {"GET", "/api/v1/clusters/{name}/slots", internal::GetSlots},
     {"GET", "/api/v1/clusters/{name}/events", internal::GetEvents},

@@ -68,6 +68,9 @@ class ClusterService {
   virtual Result<Operation> Scale(const std::string& name, const ScaleRequest& req) = 0;
   // Promotes the replica named by node ID or host:port (CLUSTER FAILOVER on it).
   virtual Result<Operation> Failover(const std::string& name, const std::string& node) = 0;
+  // Re-covers, empty, the slots whose every copy is gone (status Degraded names them). Their
+  // keys are lost for good: refused (InvalidArgument) unless `accept_data_loss`.
+  virtual Result<Operation> RecoverSlots(const std::string& name, bool accept_data_loss) = 0;
   virtual Result<std::vector<Event>> Events(const std::string& name) const = 0;  // newest first
   virtual Result<Operation> GetOperation(const std::string& id) const = 0;
   // Every managed cluster is Ready (GET /readyz).

@@ -36,6 +36,10 @@ struct DesiredCluster {
   // True once this cluster reached full coverage (persisted in the state dir): from then on
   // a slot that no node serves is lost data, never re-created empty by the planner.
   bool formed_before = false;
+  // A person asked for the lost slots back, empty (recover-slots --accept-data-loss): slots
+  // no node serves are assigned again, and IDs that no node answers to are forgotten even
+  // when views still give them slots.
+  bool recover_slots = false;
   // Node IDs that belonged to this cluster in earlier runs (not foreign when seen).
   std::vector<std::string> known_ids;
   // The last node ID seen for each node name: how a node that is down is recognised in its

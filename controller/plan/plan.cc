@@ -245,13 +245,14 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
                         " can be judged unassigned");
     return;
   }
-  if (d.formed_before) {
+  if (d.formed_before && !d.recover_slots) {
     r.blockers.push_back(Blocker{
         Code::kFailedPrecondition,
         "slots " + RangesToString(free_ranges) +
             " are served by no node, and this cluster served them before: their keys are "
             "lost unless a node that held them comes back. slotkeeper will not re-create them "
-            "empty on its own"});
+            "empty on its own (slotkeeper recover-slots " +
+            d.name + " --accept-data-loss does, on purpose)"});
     return;
   }
   ShardMap shards = MatchShards(d, live);
@@ -621,13 +622,15 @@ void PlanGhosts(const DesiredCluster& d, const std::vector<const ObservedNode*>&
     }
   }
   for (const std::string& g : ghosts) {
-    if (ghost_slots.count(g)) {
+    if (ghost_slots.count(g) && !d.recover_slots) {
       r.blockers.push_back(Blocker{
           Code::kFailedPrecondition,
           "slots " + RangesToString(NormalizeRanges(ghost_slots[g])) + " belong to node " +
               Short(g) +
               ", which no longer exists (its node came back empty or was replaced) and had no "
-              "replica to take over: their keys are lost. Re-cover them empty only on purpose"});
+              "replica to take over: their keys are lost. Re-cover them empty only on purpose "
+              "(slotkeeper recover-slots " +
+              d.name + " --accept-data-loss)"});
       continue;
     }
     for (const ObservedNode* v : live) {

@@ -534,6 +534,33 @@ Result<Operation> ClusterManager::Failover(const std::string& name, const std::s
   return op;
 }
 
+Result<Operation> ClusterManager::RecoverSlots(const std::string& name, bool accept_data_loss) {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  if (!accept_data_loss) {
+    return InvalidArgument(
+        "acceptDataLoss: recovering re-creates the lost slots EMPTY, their keys are gone for "
+        "good; say acceptDataLoss true to do it");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, op] : operations_) {
+      if (op.cluster == name && op.state == "running" && op.kind != "create") {
+        return Aborted("operation " + id + " (" + op.kind + ") is still running on " + name);
+      }
+    }
+  }
+  ClusterStatus s = m->rec->Snapshot();
+  if (s.slots_assigned == kSlots && s.phase != "Degraded") {
+    return FailedPrecondition("cluster " + name +
+                              " serves all 16384 slots: there is nothing to recover");
+  }
+  Operation op = NewOperation(name, "recover-slots");
+  spdlog::warn("cluster={} {}: recover-slots with data loss accepted", name, op.id);
+  m->rec->RequestRecoverSlots();
+  return op;
+}
+
 Result<std::vector<Event>> ClusterManager::Events(const std::string& name) const {
   auto m = Find(name);
   if (!m) return NotFound("cluster " + name + " is not managed here");
@@ -556,6 +583,14 @@ Result<Operation> ClusterManager::GetOperation(const std::string& id) const {
   if (op.kind == "replace") {
     if (s.phase == "Ready" && s.observed_generation >= SpecOf(*m).second) {
       FinishOperation(id, Status::Ok());
+    }
+  } else if (op.kind == "recover-slots") {
+    if (s.phase == "Ready" && s.slots_assigned == kSlots) {
+      FinishOperation(id, Status::Ok());
+    } else if (std::chrono::system_clock::now() - StartedAt(op) > std::chrono::seconds(60)) {
+      FinishOperation(id, DeadlineExceeded("the lost slots were not re-covered within 60 s: " +
+                                           (s.conditions.empty() ? std::string("see the status")
+                                                                 : s.conditions[0].message)));
     }
   } else if (op.kind == "failover") {
     std::string node;

@@ -81,6 +81,7 @@ class ClusterManager : public ClusterService {
   Status Delete(const std::string& name, bool purge) override;
   Result<Operation> Scale(const std::string& name, const ScaleRequest& req) override;
   Result<Operation> Failover(const std::string& name, const std::string& node) override;
+  Result<Operation> RecoverSlots(const std::string& name, bool accept_data_loss) override;
   Result<std::vector<Event>> Events(const std::string& name) const override;
   Result<Operation> GetOperation(const std::string& id) const override;
   bool Ready() const override;

@@ -100,6 +100,10 @@ Pass Reconciler::Look(bool simulate) {
   d.formed_before = identity_.formed;
   d.known_ids.assign(identity_.known_ids.begin(), identity_.known_ids.end());
   d.node_ids = identity_.node_ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    d.recover_slots = recover_;
+  }
   Pass p;
   auto t0 = Clock::now();
   p.observed = observe::Observe(pool_, Targets(), ConfigKeys());
@@ -133,7 +137,11 @@ void Reconciler::RememberIdentity(const Pass& pass) {
     next.node_ids[n->name] = n->id;
     next.known_ids.insert(n->id);
   }
-  if (pass.plan.Converged()) next.formed = true;
+  if (pass.plan.Converged()) {
+    next.formed = true;
+    std::lock_guard<std::mutex> lock(mu_);
+    recover_ = false;  // a recover-slots request ends with the first converged pass
+  }
   if (next.formed == identity_.formed && next.node_ids == identity_.node_ids &&
       next.known_ids == identity_.known_ids) {
     return;
@@ -480,6 +488,20 @@ void Reconciler::Run(const std::atomic<bool>& stop) {
     Sleep(backoff, stop);
     backoff = std::min(milliseconds(30000), backoff * 2);
   }
+}
+
+void Reconciler::RequestRecoverSlots() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    recover_ = true;
+  }
+  spdlog::warn(
+      "cluster={} recover-slots: lost slots will be re-created EMPTY (data loss "
+      "accepted by the caller)",
+      desired_.name);
+  AddEvent("Warning", "RecoverSlots",
+           "lost slots are re-created empty on request; their keys are gone");
+  Wake();
 }
 
 void Reconciler::SetProvider(NodeProvider& provider) {

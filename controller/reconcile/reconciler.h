@@ -77,6 +77,9 @@ class Reconciler {
   // that it never races a step of the plan. `done` gets the command's result.
   void RequestFailover(const std::string& node, std::function<void(const Status&)> done);
   ReconcileCounters Counters() const;
+  // Lets the next passes re-cover lost slots empty (DesiredCluster::recover_slots), until a
+  // pass converges.
+  void RequestRecoverSlots();
   // Only while no thread runs Run/Converge (a paused reconciler): the provider whose nodes
   // are observed from now on (a scale operation grows or shrinks the set of nodes).
   void SetProvider(NodeProvider& provider);
@@ -128,6 +131,7 @@ class Reconciler {
   mutable std::mutex mu_;  // guards status_, events_, woken_
   std::condition_variable cv_;
   bool woken_ = false;
+  bool recover_ = false;  // guarded by mu_
   std::map<std::string, std::chrono::steady_clock::time_point> held_since_;
   // Guarded by mu_: changes handed over by other threads, taken at the start of a pass.
   std::optional<std::pair<model::DesiredCluster, long long>> pending_desired_;

@@ -296,6 +296,53 @@ TEST_F(HealTest, ReplacesANodeWhosePortIsTakenByAStranger) {
               HasSubstr(std::to_string(base() + 500)));
 }
 
+// Slots whose every copy is gone stay uncovered (Degraded, named) until a person says
+// `recover-slots --accept-data-loss`; then they come back empty and the rest is untouched.
+TEST_F(HealTest, LostSlotsComeBackEmptyOnlyOnRequest) {
+  Form(3, 0);
+  WriteKeys(300);
+  const std::string old_id = RedisCmd(base(), {"CLUSTER", "MYID"});
+  const std::string port = std::to_string(base());
+  const int pid = Pid(0);
+  std::filesystem::remove(NodeDir(0) + "/nodes-" + port + ".conf");
+  std::filesystem::remove(NodeDir(0) + "/dump-" + port + ".rdb");
+  std::filesystem::remove_all(NodeDir(0) + "/appendonlydir-" + port);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return StateFile("status.json").find("\"phase\": \"Degraded\"") != std::string::npos; },
+      std::chrono::seconds(20), "phase Degraded"))
+      << up_->Log();
+  EXPECT_THAT(StateFile("status.json"), HasSubstr("recover-slots t --accept-data-loss"));
+  // Nothing comes back on its own.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_FALSE(ProbeCluster(base(), nodes_).healthy);
+  const std::string server = "http://127.0.0.1:" + std::to_string(api_.base());
+  auto refused = Slotkeeper({"recover-slots", "t", "--server", server});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("--accept-data-loss"));
+  auto done = Slotkeeper({"recover-slots", "t", "--accept-data-loss", "--wait", "--server", server},
+                         "", std::chrono::seconds(90));
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err << up_->Log();
+  ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30))) << up_->Log();
+  // The keys of the other shards are all there; the lost shard's are gone, as accepted.
+  int kept = 0, lost = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string v = ClusterCmd(base() + 1, {"GET", "k" + std::to_string(i)});
+    if (v == "v" + std::to_string(i)) {
+      kept++;
+    } else {
+      lost++;
+    }
+  }
+  EXPECT_GT(kept, 150);
+  EXPECT_GT(lost, 50);
+  EXPECT_EQ(kept + lost, 300);
+  for (int i = 0; i < nodes_; ++i) {
+    EXPECT_EQ(RedisCmd(base() + i, {"CLUSTER", "NODES"}).find(old_id), std::string::npos);
+  }
+  EXPECT_THAT(StateFile("events.json"), HasSubstr("RecoverSlots"));
+}
+
 TEST_F(HealTest, ADaemonKilledMidCreateIsCarriedOnByTheNext) {
   nodes_ = 6;
   ports_ = std::make_unique<PortLease>(nodes_);

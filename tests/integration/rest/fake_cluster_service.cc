@@ -146,6 +146,14 @@ Result<Operation> FakeClusterService::Failover(const std::string& name, const st
   return NotFound("no node " + node + " in cluster " + name);
 }
 
+Result<Operation> FakeClusterService::RecoverSlots(const std::string& name, bool accept_data_loss) {
+  std::lock_guard lock(mu_);
+  if (auto e = TakeFailure()) return *e;
+  if (!clusters_.count(name)) return NotFound("cluster " + name + " is not managed here");
+  if (!accept_data_loss) return InvalidArgument("acceptDataLoss: must be true");
+  return StartOperation(name, "recover-slots", 0);
+}
+
 Result<std::vector<Event>> FakeClusterService::Events(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = events_.find(name);
