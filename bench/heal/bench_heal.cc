@@ -2,13 +2,20 @@
 // load, with slotkeeper's daemon keeping the cluster, and with Redis alone (the same cluster,
 // daemon stopped), side by side in one run.
 //
-//   build/bench/heal/bench_heal [--reps 5] [--rate 1000]
+//   build/bench/heal/bench_heal [--reps 5] [--rate 1000] [--fault kill|gone]
+//
+// --fault gone (issue 3's case b, fault 9): the killed master cannot come back, because a
+// stranger takes its port at once. slotkeeper then replaces it by a new node on a free port
+// that joins as a replica; full redundancy is judged from the cluster's own view then.
 //
 // Measured from the kill: until every running node reports cluster_state:ok and every slot
 // is served by a running master ("ok"), and until every master has a replica linked and in
 // sync again ("full redundancy"; Redis alone never gets there: nobody restarts the node).
 // Failed writes are counted by kind; acknowledged writes are read back afterwards.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +23,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -69,11 +77,12 @@ struct Sample {
   size_t lost = 0;
 };
 
-// Every running node ok, and no slot owned by `dead_id`.
-bool ClusterOk(const std::string& dir, int base, const std::string& dead_id) {
+// Every running node ok, and no slot owned by `dead_id`. `skip` is a port nothing of ours
+// listens on any more (a stranger took it).
+bool ClusterOk(const std::string& dir, int base, const std::string& dead_id, int skip = 0) {
   for (int i = 0; i < kNodes; ++i) {
     int port = base + i;
-    if (!Alive(NodePid(dir, port))) continue;
+    if (port == skip || !Alive(NodePid(dir, port))) continue;
     auto info = sk::testing::ParseInfoText(RedisCmd(port, {"CLUSTER", "INFO"}));
     if (info["cluster_state"] != "ok") return false;
     std::string nodes = RedisCmd(port, {"CLUSTER", "NODES"});
@@ -106,7 +115,52 @@ bool FullyRedundant(const std::string& dir, int base) {
   return linked == 3;
 }
 
-Sample RunOnce(const std::string& root, int base, int api, bool with_daemon, double rate) {
+// A listener on 127.0.0.1:port held by this process: the stranger that took a node's port.
+class Squatter {
+ public:
+  explicit Squatter(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
+  }
+  ~Squatter() { ::close(fd_); }
+  Squatter(const Squatter&) = delete;
+  Squatter& operator=(const Squatter&) = delete;
+  bool bound() const { return bound_; }
+
+ private:
+  int fd_;
+  bool bound_ = false;
+};
+
+// From the view of the node at `seed`: three masters with slots, each with a replica that
+// is linked and in sync, and no node flagged failing (wherever the nodes listen).
+bool RedundantByView(int seed) {
+  std::istringstream in(RedisCmd(seed, {"CLUSTER", "NODES"}));
+  int masters = 0, linked = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::vector<std::string> w;
+    for (std::string x; f >> x;) w.push_back(x);
+    if (w.size() < 8) return false;
+    if (w[2].find("fail") != std::string::npos) return false;
+    if (w[2].find("master") != std::string::npos && w.size() > 8) masters++;
+    if (w[2].find("slave") != std::string::npos) {
+      auto colon = w[1].find(':');
+      int port = std::atoi(w[1].c_str() + colon + 1);
+      auto repl = sk::testing::ParseInfoText(RedisCmd(port, {"INFO", "replication"}));
+      if (repl["master_link_status"] == "up" && repl["master_sync_in_progress"] == "0") linked++;
+    }
+  }
+  return masters == 3 && linked == 3;
+}
+
+Sample RunOnce(const std::string& root, int base, int api, bool with_daemon, double rate,
+               bool gone) {
   Sample s;
   std::string dir = root + (with_daemon ? "/sk" : "/redis");
   (void)sk::MakeDirs(dir);
@@ -145,11 +199,16 @@ Sample RunOnce(const std::string& root, int base, int api, bool with_daemon, dou
   std::string dead_id = RedisCmd(victim, {"CLUSTER", "MYID"});
   auto t0 = Clock::now();
   ::kill(victim_pid, SIGKILL);
+  std::unique_ptr<Squatter> squatter;
+  while (gone && !(squatter && squatter->bound()) && Clock::now() - t0 < std::chrono::seconds(2)) {
+    squatter = std::make_unique<Squatter>(victim);  // as soon as the dead process lets go
+  }
+  const int seed = victim == base ? base + 1 : base;
   auto end = t0 + std::chrono::seconds(with_daemon ? 20 : 15);
   while (Clock::now() < end) {
     double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (s.ok_s < 0 && ClusterOk(dir, base, dead_id)) s.ok_s = t;
-    if (s.ok_s >= 0 && FullyRedundant(dir, base)) {
+    if (s.ok_s < 0 && ClusterOk(dir, base, dead_id, gone ? victim : 0)) s.ok_s = t;
+    if (s.ok_s >= 0 && (gone ? RedundantByView(seed) : FullyRedundant(dir, base))) {
       s.redundant_s = t;
       break;
     }
@@ -184,10 +243,12 @@ std::string Fmt(double v) {
 int main(int argc, char** argv) {
   int reps = 5;
   double rate = 1000;
+  bool gone = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--reps") reps = std::atoi(argv[i + 1]);
     if (a == "--rate") rate = std::atof(argv[i + 1]);
+    if (a == "--fault") gone = std::string(argv[i + 1]) == "gone";
   }
   std::string root = "/tmp/slotkeeper-bench-heal-" + std::to_string(::getpid());
   std::map<bool, std::vector<Sample>> all;
@@ -195,7 +256,7 @@ int main(int argc, char** argv) {
     for (bool daemon : {r % 2 == 0, r % 2 != 0}) {
       int base = 13000 + (daemon ? 0 : 100) + r * 10;
       Sample s = RunOnce(root + "/" + std::to_string(r), base, 12900 + r * 2 + (daemon ? 0 : 1),
-                         daemon, rate);
+                         daemon, rate, gone);
       std::fprintf(stderr, "rep %d %s: ok %s s, redundant %s s, failed %lld, lost %zu\n", r,
                    daemon ? "slotkeeper" : "redis alone", Fmt(s.ok_s).c_str(),
                    Fmt(s.redundant_s).c_str(), s.stats.failed, s.lost);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace sk::e2e {
@@ -95,9 +97,24 @@ int NodePid(const std::string& data_dir, const std::string& name, int port) {
 }
 
 void KillNodes(const std::string& data_dir, const std::string& name, int base, int n) {
-  for (int i = 0; i < n; ++i) {
-    int pid = NodePid(data_dir, name, base + i);
-    if (pid > 1) ::kill(pid, SIGKILL);
+  std::set<int> ports;
+  for (int i = 0; i < n; ++i) ports.insert(base + i);
+  // Nodes the test's cluster started elsewhere too (a replacement on a free port, a scale-out):
+  // every port directory of the cluster.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/" + name, ec)) {
+    const std::string port = e.path().filename().string();
+    if (!port.empty() && port.find_first_not_of("0123456789") == std::string::npos) {
+      ports.insert(std::atoi(port.c_str()));
+    }
+  }
+  for (int port : ports) {
+    int pid = NodePid(data_dir, name, port);
+    if (pid <= 1) continue;
+    // Only the process working in that node's directory: never a recycled PID.
+    std::error_code cwd_ec;
+    auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", cwd_ec);
+    if (!cwd_ec && cwd.filename().string() == std::to_string(port)) ::kill(pid, SIGKILL);
   }
 }
 
