@@ -68,7 +68,8 @@ void PrintReshard(const ClusterSpec& spec, const model::ObservedCluster& observe
     if (!n.reachable) continue;
     bool stays = std::find(leaving.begin(), leaving.end(), n.name) == leaving.end();
     nodes.push_back({n.name, n.id, n.IsMaster(), n.MasterId(),
-                     n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys, stays});
+                     n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys, stays,
+                     n.host});
   }
   auto d = plan::DecideResize(nodes, {spec.masters, spec.slots.weights, spec.slots.ranges});
   if (!d.ok()) {

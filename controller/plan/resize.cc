@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "controller/plan/placement.h"
+
 namespace sk::plan {
 namespace {
 
@@ -74,7 +76,12 @@ Result<ResizeDecision> DecideResize(const std::vector<ResizeNode>& nodes, const 
         " staying nodes can serve as masters (the others are replicas that must stay with "
         "their shard); add nodes or lower replicasPerMaster first");
   }
-  for (int i = 0; i < missing; ++i) {
+  // New masters on the hosts that run the fewest masters (their replicas then go elsewhere).
+  std::vector<PlacementNode> candidates;
+  for (const ResizeNode* n : empty) candidates.push_back({n->name, n->host});
+  std::vector<std::string> master_hosts;
+  for (const ResizeNode* n : keep) master_hosts.push_back(n->host);
+  for (int i : PickMasters(candidates, missing, master_hosts)) {
     keep.push_back(empty[static_cast<std::size_t>(i)]);
     d.new_masters.push_back(empty[static_cast<std::size_t>(i)]->name);
   }

@@ -5,7 +5,8 @@
 //     that replica (CLUSTER FAILOVER): no key moves;
 //  2. otherwise slots move (PlanSlotMoves): from masters that leave, and from the staying
 //     masters in excess (fewest slots first), to the staying masters and to new masters
-//     picked among the staying nodes that are empty masters;
+//     picked among the staying nodes that are empty masters, on the hosts that run the
+//     fewest masters;
 //  3. nodes that leave and serve nothing are retired (re-point their staying replicas,
 //     FORGET everywhere, stop, delete). That step is the caller's, after the moves.
 #pragma once
@@ -29,6 +30,7 @@ struct ResizeNode {
   std::vector<SlotRange> slots;  // its own view
   long long keys = 0;
   bool staying = true;  // part of the target spec
+  std::string host;     // machine, for anti-affinity of new masters
 };
 
 struct ResizeTarget {

@@ -219,7 +219,7 @@ Status ClusterManager::Resize(const std::shared_ptr<Managed>& m, const ClusterSp
     for (const model::ObservedNode& n : o.nodes) {
       nodes.push_back({n.name, n.id, n.IsMaster(), n.MasterId(),
                        n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys,
-                       !leaving.count(n.name)});
+                       !leaving.count(n.name), n.host});
     }
     SK_ASSIGN_OR_RETURN(plan::ResizeDecision d, plan::DecideResize(nodes, target));
     if (!d.failovers.empty()) {

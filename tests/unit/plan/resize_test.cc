@@ -50,6 +50,18 @@ TEST(DecideResizeTest, ScaleOutTurnsAnEmptyNodeIntoTheFourthMaster) {
   for (const auto& l : d->layout) EXPECT_EQ(Count(l), 4096);
 }
 
+TEST(DecideResizeTest, NewMastersGoToTheHostsWithFewestMasters) {
+  auto nodes = ThreeByOne();
+  for (auto& n : nodes) n.host = "h1";
+  nodes.push_back(Empty("d"));
+  nodes.back().host = "h1";
+  nodes.push_back(Empty("e"));
+  nodes.back().host = "h2";
+  auto d = DecideResize(nodes, {4, {}, {}});
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_THAT(d->new_masters, ElementsAre("e"));
+}
+
 TEST(DecideResizeTest, LeavingMasterWithAStayingReplicaFailsOverInsteadOfMovingKeys) {
   auto split = EvenSplit(4);
   std::vector<ResizeNode> nodes = {Master("a", split[0]),
