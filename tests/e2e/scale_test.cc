@@ -92,8 +92,15 @@ class ScaleTest : public ::testing::Test {
       EXPECT_FALSE(Exists(dir_.Sub("data") + "/t/" + std::to_string(base() + i)))
           << "node " << i << " left but its files remain";
     }
-    auto check = Slotkeeper({"check", "127.0.0.1:" + std::to_string(base())});
-    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    // `check` also wants every bus link up: a node that just joined may need a moment.
+    testing::CommandResult check;
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          check = Slotkeeper({"check", "127.0.0.1:" + std::to_string(base())});
+          return check.exit_code == 0;
+        },
+        std::chrono::seconds(15), "check healthy"))
+        << check.out << check.err;
     if (load_) {
       std::vector<std::string> lost = load_->Verify();
       EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged writes lost, first "
