@@ -85,12 +85,14 @@ class SpawnSetup {
 bool WaitPidfd(int pidfd, milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    // Rounded up: a truncated timeout would end the grace period up to 1 ms early.
+    auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
     if (left < 0) left = 0;
     pollfd p{.fd = pidfd, .events = POLLIN, .revents = 0};
     int rc = ::poll(&p, 1, static_cast<int>(left));
     if (rc > 0) return true;
-    if (rc == 0) return false;
+    if (rc == 0 && Clock::now() >= deadline) return false;
+    if (rc == 0) continue;
     if (errno != EINTR) return false;
   }
 }
