@@ -119,18 +119,38 @@ void ClusterManager::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     all.swap(clusters_);
   }
-  for (auto& [name, m] : all) {
-    m->stop = true;
-    m->halt = true;
-    m->provider->Cancel();
-    m->rec->Wake();
+  // Every cluster is told first, then waited for: they stop in parallel.
+  for (auto& [name, m] : all) SignalStop(*m);
+  for (auto& [name, m] : all) JoinThreads(*m);
+}
+
+void ClusterManager::SignalStop(Managed& m) {
+  m.stop = true;
+  m.halt = true;
+  m.provider->Cancel();
+  m.rec->Wake();
+}
+
+void ClusterManager::JoinThreads(Managed& m) {
+  if (m.op_thread.joinable()) m.op_thread.join();
+  if (m.starter.joinable()) m.starter.join();
+  std::lock_guard<std::mutex> life(m.life_mu);
+  if (m.worker.joinable()) m.worker.join();
+}
+
+void ClusterManager::StopThreads(Managed& m) {
+  SignalStop(m);
+  JoinThreads(m);
+}
+
+std::optional<Error> ClusterManager::Busy(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, op] : operations_) {
+    if (op.cluster == name && op.state == "running" && op.kind != "create") {
+      return Aborted("operation " + id + " (" + op.kind + ") is still running on " + name);
+    }
   }
-  for (auto& [name, m] : all) {
-    if (m->op_thread.joinable()) m->op_thread.join();
-    if (m->starter.joinable()) m->starter.join();
-    std::lock_guard<std::mutex> life(m->life_mu);
-    if (m->worker.joinable()) m->worker.join();
-  }
+  return std::nullopt;
 }
 
 void ClusterManager::Abandon(const std::string& name) {
@@ -142,16 +162,7 @@ void ClusterManager::Abandon(const std::string& name) {
     m = it->second;
     clusters_.erase(it);
   }
-  m->stop = true;
-  m->halt = true;
-  m->provider->Cancel();
-  m->rec->Wake();
-  if (m->op_thread.joinable()) m->op_thread.join();
-  if (m->starter.joinable()) m->starter.join();
-  {
-    std::lock_guard<std::mutex> life(m->life_mu);
-    if (m->worker.joinable()) m->worker.join();
-  }
+  StopThreads(*m);
   m->provider->StopStartedThisRun();
   (void)RemoveTree(StateStore::ClusterDir(opts_.state_dir, name) + "/spec.json");
 }
@@ -411,14 +422,7 @@ Result<ClusterRecord> ClusterManager::Apply(const ClusterSpec& spec) {
 Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
   auto m = Find(spec.name);
   if (!m) return NotFound("cluster " + spec.name + " is not managed here");
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, op] : operations_) {
-      if (op.cluster == spec.name && op.state == "running" && op.kind != "create") {
-        return Aborted("operation " + id + " (" + op.kind + ") is still running on " + spec.name);
-      }
-    }
-  }
+  if (auto busy = Busy(spec.name)) return *busy;
   auto [current, current_generation] = SpecOf(*m);
   if (current.local.bind != spec.local.bind || current.local.base_port != spec.local.base_port ||
       current.local.data_dir != spec.local.data_dir) {
@@ -469,16 +473,7 @@ Status ClusterManager::Delete(const std::string& name, bool purge) {
     m = it->second;
     clusters_.erase(it);
   }
-  m->stop = true;
-  m->halt = true;
-  m->provider->Cancel();
-  m->rec->Wake();
-  if (m->op_thread.joinable()) m->op_thread.join();
-  if (m->starter.joinable()) m->starter.join();
-  {
-    std::lock_guard<std::mutex> life(m->life_mu);
-    if (m->worker.joinable()) m->worker.join();
-  }
+  StopThreads(*m);
   std::string dir = StateStore::ClusterDir(opts_.state_dir, name);
   Status st = purge ? m->provider->Destroy(true) : Status::Ok();
   // Not managed any more: a restart must not pick it up again.
@@ -542,14 +537,7 @@ Result<Operation> ClusterManager::RecoverSlots(const std::string& name, bool acc
         "acceptDataLoss: recovering re-creates the lost slots EMPTY, their keys are gone for "
         "good; say acceptDataLoss true to do it");
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, op] : operations_) {
-      if (op.cluster == name && op.state == "running" && op.kind != "create") {
-        return Aborted("operation " + id + " (" + op.kind + ") is still running on " + name);
-      }
-    }
-  }
+  if (auto busy = Busy(name)) return *busy;
   ClusterStatus s = m->rec->Snapshot();
   if (s.slots_assigned == kSlots && s.phase != "Degraded") {
     return FailedPrecondition("cluster " + name +

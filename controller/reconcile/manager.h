@@ -101,6 +101,13 @@ class ClusterManager : public ClusterService {
   // The desired state for `spec` on the provider's nodes, with the cluster's own slot
   // layout (after a reshard) instead of the spec's arithmetic when it has one.
   model::DesiredCluster DesiredFor(const Managed& m, const ClusterSpec& spec) const;
+  // Ends a cluster's threads for good (operation, starter, reconciler); the nodes keep
+  // running. SignalStop only tells them; JoinThreads waits.
+  void SignalStop(Managed& m);
+  void JoinThreads(Managed& m);
+  void StopThreads(Managed& m);
+  // The error for a call that conflicts with an operation running on `name`, if one runs.
+  std::optional<Error> Busy(const std::string& name) const;
   // Stops the reconciler's thread (the nodes keep running and supervised) / starts it again.
   void Pause(Managed& m);
   void Resume(const std::shared_ptr<Managed>& m);
