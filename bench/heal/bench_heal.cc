@@ -12,10 +12,7 @@
 // is served by a running master ("ok"), and until every master has a replica linked and in
 // sync again ("full redundancy"; Redis alone never gets there: nobody restarts the node).
 // Failed writes are counted by kind; acknowledged writes are read back afterwards.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,28 +112,6 @@ bool FullyRedundant(const std::string& dir, int base) {
   return linked == 3;
 }
 
-// A listener on 127.0.0.1:port held by this process: the stranger that took a node's port.
-class Squatter {
- public:
-  explicit Squatter(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
-  }
-  ~Squatter() { ::close(fd_); }
-  Squatter(const Squatter&) = delete;
-  Squatter& operator=(const Squatter&) = delete;
-  bool bound() const { return bound_; }
-
- private:
-  int fd_;
-  bool bound_ = false;
-};
-
 // From the view of the node at `seed`: three masters with slots, each with a replica that
 // is linked and in sync, and no node flagged failing (wherever the nodes listen).
 bool RedundantByView(int seed) {
@@ -199,9 +174,10 @@ Sample RunOnce(const std::string& root, int base, int api, bool with_daemon, dou
   std::string dead_id = RedisCmd(victim, {"CLUSTER", "MYID"});
   auto t0 = Clock::now();
   ::kill(victim_pid, SIGKILL);
-  std::unique_ptr<Squatter> squatter;
+  std::unique_ptr<sk::testing::PortSquatter> squatter;
   while (gone && !(squatter && squatter->bound()) && Clock::now() - t0 < std::chrono::seconds(2)) {
-    squatter = std::make_unique<Squatter>(victim);  // as soon as the dead process lets go
+    squatter =
+        std::make_unique<sk::testing::PortSquatter>(victim);  // as soon as the dead process lets go
   }
   const int seed = victim == base ? base + 1 : base;
   auto end = t0 + std::chrono::seconds(with_daemon ? 20 : 15);

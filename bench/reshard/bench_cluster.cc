@@ -1,8 +1,5 @@
 #include "bench/reshard/bench_cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +14,7 @@
 #include "api/types/slot_range.h"
 #include "controller/redis/cluster_nodes.h"
 #include "controller/redis/redis_client.h"
+#include "tests/support/support.h"
 
 namespace bench {
 namespace {
@@ -74,19 +72,6 @@ bool WaitUntil(Pred pred, double seconds) {
   return false;
 }
 
-// True when 127.0.0.1:port can be bound now (no SO_REUSEADDR, so TIME_WAIT counts too).
-bool CanBind(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 }  // namespace
 
 std::string KeyName(long long i) { return "key:" + std::to_string(i); }
@@ -106,7 +91,9 @@ BenchCluster::BenchCluster(int base, int nodes, int masters, const std::string& 
   for (int i = 0; i < nodes; ++i) {
     // Another process on a client or bus port would make a node fail or, worse, answer for
     // it; connections of the previous run in TIME_WAIT clear within a minute.
-    if (!WaitUntil([&] { return CanBind(port(i)) && CanBind(port(i) + 10000); }, 90)) {
+    if (!WaitUntil(
+            [&] { return sk::testing::CanBind(port(i)) && sk::testing::CanBind(port(i) + 10000); },
+            90)) {
       std::fprintf(stderr, "port %d or %d is in use\n", port(i), port(i) + 10000);
       return;
     }

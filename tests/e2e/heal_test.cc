@@ -1,12 +1,8 @@
 // Issue 3's faults, each against a real cluster kept by `slotkeeper up`: the daemon must bring
 // the cluster back to its spec by itself, losing no acknowledged write it could have kept.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -215,27 +211,6 @@ TEST_F(HealTest, SettlesASlotLeftOpenByAnInterruptedMove) {
   ASSERT_TRUE(WaitHealthy(base(), nodes_, std::chrono::seconds(30)));
 }
 
-// A TCP listener the test holds on 127.0.0.1:port (a stranger taking a node's port).
-class Squatter {
- public:
-  explicit Squatter(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
-  }
-  ~Squatter() { ::close(fd_); }
-  bool bound() const { return bound_; }
-
- private:
-  int fd_ = -1;
-  bool bound_ = false;
-};
-
 // Fault 9: a master dies and its port is taken by a stranger, so it cannot come back. Its
 // replica takes over, and a new node on a free port joins as that shard's replica; the old
 // ID is forgotten everywhere.
@@ -248,9 +223,9 @@ TEST_F(HealTest, ReplacesANodeWhosePortIsTakenByAStranger) {
   const int pid = Pid(m);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   // Wait until the port is free (the process is gone), then take it.
-  std::unique_ptr<Squatter> squatter;
+  std::unique_ptr<testing::PortSquatter> squatter;
   for (int i = 0; i < 200 && !(squatter && squatter->bound()); ++i) {
-    squatter = std::make_unique<Squatter>(base() + m);
+    squatter = std::make_unique<testing::PortSquatter>(base() + m);
     if (!squatter->bound()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_TRUE(squatter->bound());

@@ -29,21 +29,6 @@ constexpr int kBusOffset = 10000;
 constexpr int kLeaseTries = 300;
 constexpr const char* kLockDir = "/tmp/slotkeeper-test-ports";
 
-// True when 127.0.0.1:port can be bound right now. SO_REUSEADDR stays off on purpose: it
-// also rejects ports with connections in TIME_WAIT, which would make a cluster bus fail to
-// bind (REDIS-FACTS (e)).
-bool CanBind(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 // An flock on <kLockDir>/<port>.lock, or -1 when another lease holds it.
 int LockPort(int port) {
   std::string path = std::string(kLockDir) + "/" + std::to_string(port) + ".lock";
@@ -74,6 +59,21 @@ std::string GuessBinaryDir() {
 }
 
 }  // namespace
+
+// True when 127.0.0.1:port can be bound right now. SO_REUSEADDR stays off on purpose: it
+// also rejects ports with connections in TIME_WAIT, which would make a cluster bus fail to
+// bind (REDIS-FACTS (e)).
+bool CanBind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
 
 PortLease::PortLease(int count) : count_(count) {
   mkdir(kLockDir, 0777);
@@ -111,6 +111,20 @@ PortLease::PortLease(PortLease&& other) noexcept
 
 PortLease::~PortLease() {
   for (int fd : fds_) close(fd);
+}
+
+PortSquatter::PortSquatter(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  int one = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
+}
+
+PortSquatter::~PortSquatter() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 TempDir::TempDir() {

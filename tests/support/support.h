@@ -17,6 +17,26 @@ namespace sk::testing {
 // below Linux's ephemeral range (REDIS-FACTS (e)): P is drawn from 12000..22000. Each port is
 // held by an flock on /tmp/slotkeeper-test-ports/<port>.lock until the lease is destroyed, so
 // parallel test processes never get the same port.
+// True when 127.0.0.1:port can be bound right now. SO_REUSEADDR stays off on purpose: it
+// also rejects ports with connections in TIME_WAIT, which would make a cluster bus fail to
+// bind (REDIS-FACTS (e)).
+bool CanBind(int port);
+
+// A listener on 127.0.0.1:port held by this process: a stranger that took a node's port. It
+// accepts connections (backlog) and never answers.
+class PortSquatter {
+ public:
+  explicit PortSquatter(int port);
+  ~PortSquatter();
+  PortSquatter(const PortSquatter&) = delete;
+  PortSquatter& operator=(const PortSquatter&) = delete;
+  bool bound() const { return bound_; }
+
+ private:
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
 class PortLease {
  public:
   explicit PortLease(int count);
