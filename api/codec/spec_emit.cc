@@ -10,6 +10,7 @@
 
 #include "api/codec/spec_codec.h"
 #include "api/codec/text_util.h"
+#include "api/codec/yaml_emit.h"
 
 namespace sk::codec {
 namespace {
@@ -76,6 +77,8 @@ ojson BuildDocument(const ClusterSpec& spec) {
           {"spec", BuildSpec(spec)}};
 }
 
+}  // namespace
+
 // A string that a plain YAML scalar would turn into something else (true, null, 42) is
 // double-quoted so it reads back as the same string.
 bool NeedsQuotes(const std::string& s) {
@@ -84,6 +87,10 @@ bool NeedsQuotes(const std::string& s) {
 
 void EmitYaml(YAML::Emitter& out, const ojson& j) {
   if (j.is_object()) {
+    if (j.empty()) {
+      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;  // "{}"
+      return;
+    }
     out << YAML::BeginMap;
     for (const auto& [key, value] : j.items()) {
       out << YAML::Key << key << YAML::Value;
@@ -117,8 +124,6 @@ void EmitYaml(YAML::Emitter& out, const ojson& j) {
     out << j.dump();  // integers and booleans
   }
 }
-
-}  // namespace
 
 std::string SpecToJson(const ClusterSpec& spec, int indent) {
   // error_handler replace: a config value that is not UTF-8 must not make dump() throw.

@@ -12,6 +12,7 @@
 // The spec codec's scalar typing, reused so that a YAML body converted here reads exactly as
 // the codec would read the same YAML (3 a number, "3" a string, yes a boolean).
 #include "api/codec/text_util.h"
+#include "api/codec/yaml_emit.h"
 
 namespace sk::rest {
 
@@ -145,44 +146,6 @@ Result<json> ParseJson(std::string_view text) {
   }
 }
 
-bool NeedsQuotes(const std::string& s) {
-  return codec::IsNullText(s) || codec::BoolText(s) || codec::IsIntText(s) || codec::IsFloatText(s);
-}
-
-void Emit(YAML::Emitter& out, const nlohmann::ordered_json& j) {
-  if (j.is_object()) {
-    if (j.empty()) {
-      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-      return;
-    }
-    out << YAML::BeginMap;
-    for (const auto& [key, value] : j.items()) {
-      out << YAML::Key << key << YAML::Value;
-      Emit(out, value);
-    }
-    out << YAML::EndMap;
-  } else if (j.is_array()) {
-    const bool scalars =
-        std::all_of(j.begin(), j.end(), [](const auto& i) { return i.is_primitive(); });
-    if (scalars) out << YAML::Flow;
-    out << YAML::BeginSeq;
-    for (const auto& item : j) Emit(out, item);
-    out << YAML::EndSeq;
-  } else if (j.is_string()) {
-    const std::string& s = j.get_ref<const std::string&>();
-    if (NeedsQuotes(s)) out << YAML::DoubleQuoted;
-    out << s;
-  } else if (j.is_number_float()) {
-    char buf[64];
-    auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), j.get<double>());
-    out << std::string(buf, ec == std::errc() ? ptr : buf);
-  } else if (j.is_null()) {
-    out << YAML::Null;
-  } else {
-    out << j.dump();  // integers and booleans
-  }
-}
-
 }  // namespace
 
 BodyFormat FormatOf(std::string_view content_type, std::string_view body) {
@@ -231,7 +194,7 @@ std::string ToYaml(const nlohmann::ordered_json& doc) {
   try {
     YAML::Emitter out;
     out.SetNullFormat(YAML::LowerNull);  // "null", as in the JSON, rather than "~"
-    Emit(out, doc);
+    codec::EmitYaml(out, doc);
     return std::string(out.c_str()) + "\n";
   } catch (const std::exception&) {
     return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
