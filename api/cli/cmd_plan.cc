@@ -67,9 +67,7 @@ void PrintReshard(const ClusterSpec& spec, const model::ObservedCluster& observe
   for (const model::ObservedNode& n : observed.nodes) {
     if (!n.reachable) continue;
     bool stays = std::find(leaving.begin(), leaving.end(), n.name) == leaving.end();
-    nodes.push_back({n.name, n.id, n.IsMaster(), n.MasterId(),
-                     n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys, stays,
-                     n.host});
+    nodes.push_back(plan::ResizeNodeOf(n, stays));
   }
   auto d = plan::DecideResize(nodes, {spec.masters, spec.slots.weights, spec.slots.ranges});
   if (!d.ok()) {

@@ -645,39 +645,10 @@ void PlanGhosts(const DesiredCluster& d, const std::vector<const ObservedNode*>&
 // the migration engine, which finishes the move when keys already went over or the source
 // still holds some, and rolls it back otherwise. Only once every node answers: the keys of a
 // slot are counted on both sides before anything is decided.
-void PlanOpenSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& live,
-                   StepResult& r) {
-  std::map<int, model::SettleSlot> open;
-  auto by_id = [&](const std::string& id) -> const ObservedNode* {
-    for (const ObservedNode* n : live) {
-      if (n->id == id && !n->starting) return n;
-    }
-    return nullptr;
-  };
+void PlanOpenSlots(const DesiredCluster& d, const ObservedCluster& o,
+                   const std::vector<const ObservedNode*>& live, StepResult& r) {
   std::vector<std::string> stuck;
-  for (const ObservedNode* n : live) {
-    const PeerView* self = n->starting ? nullptr : n->Self();
-    if (!self || !n->IsMaster()) continue;
-    for (const auto& [slot, target_id] : self->migrating) {
-      const ObservedNode* t = by_id(target_id);
-      if (!t) {
-        stuck.push_back("slot " + std::to_string(slot) + " is MIGRATING on " + n->name + " to " +
-                        Short(target_id) + ", which does not answer");
-        continue;
-      }
-      open[slot] = model::SettleSlot{n->name, slot, n->id, t->name, t->id};
-    }
-    for (const auto& [slot, source_id] : self->importing) {
-      if (open.count(slot)) continue;
-      const ObservedNode* s = by_id(source_id);
-      if (!s) {
-        stuck.push_back("slot " + std::to_string(slot) + " is IMPORTING on " + n->name + " from " +
-                        Short(source_id) + ", which does not answer");
-        continue;
-      }
-      open[slot] = model::SettleSlot{s->name, slot, s->id, n->name, n->id};
-    }
-  }
+  std::vector<model::SettleSlot> open = FindOpenSlots(o, &stuck);
   if (open.empty() && stuck.empty()) return;
   if (live.size() < d.nodes.size() ||
       std::any_of(live.begin(), live.end(), [](const ObservedNode* n) { return n->starting; })) {
@@ -686,7 +657,7 @@ void PlanOpenSlots(const DesiredCluster& d, const std::vector<const ObservedNode
     return;
   }
   for (std::string& s : stuck) r.waiting.push_back(std::move(s));
-  for (auto& [slot, a] : open) r.actions.push_back(std::move(a));
+  for (model::SettleSlot& a : open) r.actions.push_back(std::move(a));
 }
 
 // What still has to become true by itself for the cluster to be converged.
@@ -786,7 +757,15 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
   using Stage =
       void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
   const std::vector<std::vector<Stage>> groups = {
-      {PlanOpenSlots}, {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
+      {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
+  // Open slots first, alone: a slot is settled before anything else builds on its owner.
+  StepResult open;
+  PlanOpenSlots(d, o, live, open);
+  Append(r.waiting, std::move(open.waiting));
+  if (!open.actions.empty()) {
+    Append(r.actions, std::move(open.actions));
+    return r;
+  }
   for (const std::vector<Stage>& group : groups) {
     std::vector<Action> actions;
     for (Stage stage : group) {
@@ -810,6 +789,46 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
 }
 
 }  // namespace internal
+
+std::vector<model::SettleSlot> FindOpenSlots(const ObservedCluster& o,
+                                             std::vector<std::string>* stuck) {
+  std::map<int, model::SettleSlot> open;
+  auto by_id = [&](const std::string& id) -> const ObservedNode* {
+    for (const ObservedNode& n : o.nodes) {
+      if (n.reachable && !n.starting && n.id == id) return &n;
+    }
+    return nullptr;
+  };
+  auto report = [&](std::string what) {
+    if (stuck) stuck->push_back(std::move(what));
+  };
+  for (const ObservedNode& n : o.nodes) {
+    const PeerView* self = n.reachable && !n.starting ? n.Self() : nullptr;
+    if (!self || !n.IsMaster()) continue;
+    for (const auto& [slot, target_id] : self->migrating) {
+      const ObservedNode* t = by_id(target_id);
+      if (!t) {
+        report("slot " + std::to_string(slot) + " is MIGRATING on " + n.name + " to " +
+               Short(target_id) + ", which does not answer");
+        continue;
+      }
+      open[slot] = model::SettleSlot{n.name, slot, n.id, t->name, t->id};
+    }
+    for (const auto& [slot, source_id] : self->importing) {
+      if (open.count(slot)) continue;
+      const ObservedNode* src = by_id(source_id);
+      if (!src) {
+        report("slot " + std::to_string(slot) + " is IMPORTING on " + n.name + " from " +
+               Short(source_id) + ", which does not answer");
+        continue;
+      }
+      open[slot] = model::SettleSlot{src->name, slot, src->id, n.name, n.id};
+    }
+  }
+  std::vector<model::SettleSlot> out;
+  for (auto& [slot, a] : open) out.push_back(std::move(a));
+  return out;
+}
 
 model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& observed,
                      const PlanOptions& opts) {

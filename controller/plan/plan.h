@@ -46,6 +46,12 @@ struct ClassifiedNode {
   NodeClass cls;
   std::string detail;
 };
+// Slots that some answering master has MIGRATING or IMPORTING, each once, as the action that
+// settles it (source -> target). A slot whose other side does not answer is not listed; it
+// is described in `stuck` instead, when given.
+std::vector<model::SettleSlot> FindOpenSlots(const model::ObservedCluster& observed,
+                                             std::vector<std::string>* stuck = nullptr);
+
 // How each observed node looks from this cluster's point of view.
 std::vector<ClassifiedNode> Classify(const model::DesiredCluster& desired,
                                      const model::ObservedCluster& observed);

@@ -16,6 +16,12 @@ int Count(const std::vector<SlotRange>& ranges) {
 
 }  // namespace
 
+ResizeNode ResizeNodeOf(const model::ObservedNode& n, bool staying) {
+  return {
+      n.name,       n.id,   n.IsMaster(), n.MasterId(), n.repl.link_up && !n.repl.sync_in_progress,
+      n.OwnSlots(), n.keys, staying,      n.host};
+}
+
 Result<ResizeDecision> DecideResize(const std::vector<ResizeNode>& nodes, const ResizeTarget& to) {
   ResizeDecision d;
   std::map<std::string, const ResizeNode*> by_id;

@@ -17,6 +17,7 @@
 
 #include "api/types/result.h"
 #include "api/types/slot_range.h"
+#include "controller/model/model.h"
 #include "controller/plan/reshard.h"
 
 namespace sk::plan {
@@ -32,6 +33,9 @@ struct ResizeNode {
   bool staying = true;  // part of the target spec
   std::string host;     // machine, for anti-affinity of new masters
 };
+
+// A node as DecideResize sees it, from its own view.
+ResizeNode ResizeNodeOf(const model::ObservedNode& n, bool staying);
 
 struct ResizeTarget {
   int masters = 3;

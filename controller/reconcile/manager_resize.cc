@@ -15,6 +15,7 @@
 
 #include "api/types/files.h"
 #include "controller/act/migrate.h"
+#include "controller/plan/plan.h"
 #include "controller/plan/resize.h"
 #include "controller/reconcile/managed.h"
 #include "controller/reconcile/manager.h"
@@ -43,28 +44,6 @@ std::vector<std::vector<SlotRange>> ServingLayout(const model::ObservedCluster& 
 }
 
 act::MigrateNode NodeOf(const model::ObservedNode& n) { return {n.name, n.id, n.ep}; }
-
-// Slots some node has MIGRATING or IMPORTING, as Migrator::Resolve wants them.
-std::vector<act::OpenSlot> OpenSlots(const model::ObservedCluster& o) {
-  std::map<int, act::OpenSlot> open;
-  for (const model::ObservedNode& n : o.nodes) {
-    const model::PeerView* self = n.reachable ? n.Self() : nullptr;
-    if (!self || !n.IsMaster()) continue;
-    for (const auto& [slot, target] : self->migrating) {
-      const model::ObservedNode* t = o.ById(target);
-      if (!t) continue;
-      open[slot] = act::OpenSlot{slot, NodeOf(n), NodeOf(*t)};
-    }
-    for (const auto& [slot, source] : self->importing) {
-      const model::ObservedNode* f = o.ById(source);
-      if (!f || open.count(slot)) continue;
-      open[slot] = act::OpenSlot{slot, NodeOf(*f), NodeOf(n)};
-    }
-  }
-  std::vector<act::OpenSlot> out;
-  for (auto& [s, v] : open) out.push_back(std::move(v));
-  return out;
-}
 
 Status Call(const model::ObservedNode& n, const redis::ClientOptions& client,
             const std::vector<std::string>& argv) {
@@ -209,17 +188,17 @@ Status ClusterManager::Resize(const std::shared_ptr<Managed>& m, const ClusterSp
     }
     act::Migrator resolver(mo);
     SK_TRY(resolver.Resume());
-    if (auto open = OpenSlots(o); !open.empty()) {
+    if (auto open = plan::FindOpenSlots(o); !open.empty()) {
       spdlog::info("cluster={} {} slots are open; finishing or rolling them back", name,
                    open.size());
-      for (const act::OpenSlot& s : open) SK_TRY(resolver.Resolve(s));
+      for (const model::SettleSlot& s : open) {
+        SK_TRY(resolver.Resolve({s.slot, NodeOf(*o.ByName(s.node)), NodeOf(*o.ByName(s.target))}));
+      }
       continue;
     }
     std::vector<plan::ResizeNode> nodes;
     for (const model::ObservedNode& n : o.nodes) {
-      nodes.push_back({n.name, n.id, n.IsMaster(), n.MasterId(),
-                       n.repl.link_up && !n.repl.sync_in_progress, n.OwnSlots(), n.keys,
-                       !leaving.count(n.name), n.host});
+      nodes.push_back(plan::ResizeNodeOf(n, !leaving.count(n.name)));
     }
     SK_ASSIGN_OR_RETURN(plan::ResizeDecision d, plan::DecideResize(nodes, target));
     if (!d.failovers.empty()) {
