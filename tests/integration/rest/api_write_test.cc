@@ -188,6 +188,25 @@ TEST_F(ApiTest, ScaleAndItsBodyRules) {
   EXPECT_EQ(Call("POST", "/api/v1/clusters/nope/scale", R"({"masters":4})").status, 404);
 }
 
+TEST_F(ApiTest, RecoverSlotsNeedsAcceptDataLoss) {
+  fake_.AddCluster("demo");
+  const std::string path = "/api/v1/clusters/demo/recover-slots";
+  auto missing = Call("POST", path, "{}");
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_TRUE(HasField(Json(missing), "acceptDataLoss")) << missing.body;
+  auto typed = Call("POST", path, R"({"acceptDataLoss":"yes","force":true})");
+  EXPECT_EQ(typed.status, 422);
+  EXPECT_TRUE(HasField(Json(typed), "force: unknown field")) << typed.body;
+  EXPECT_EQ(Call("POST", path, R"({"acceptDataLoss":false})").status, 422);
+  EXPECT_EQ(Call("POST", path, "{").status, 400);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/clusters/nope/recover-slots", R"({"acceptDataLoss":true})").status,
+      404);
+  auto ok = Call("POST", path, R"({"acceptDataLoss":true})");
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  EXPECT_EQ(Json(ok)["kind"], "recover-slots");
+}
+
 TEST_F(ApiTest, FailoverByIdOrAddress) {
   fake_.AddCluster("demo");
   json nodes = Json(Call("GET", "/api/v1/clusters/demo/nodes"));
