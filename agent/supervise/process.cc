@@ -252,7 +252,28 @@ std::string ProcessCwd(int pid) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Status TerminateProcess(int pid, std::chrono::milliseconds grace) {
+Status TerminatePidfd(int pidfd, int pid, std::chrono::milliseconds grace,
+                      const std::function<bool()>& busy) {
+  if (::pidfd_send_signal(pidfd, SIGTERM, nullptr, 0) != 0) {
+    if (errno == ESRCH) return Status::Ok();
+    return Unavailable("cannot signal pid " + std::to_string(pid) + ": " + ErrnoText(errno));
+  }
+  if (WaitPidfd(pidfd, grace)) return Status::Ok();
+  // Still writing its data (a final RDB save on SIGTERM can take minutes on a big dataset):
+  // SIGKILL would throw that work away. It gets more time while `busy` says it progresses.
+  const auto cap = std::chrono::steady_clock::now() + kMaxBusyWait;
+  while (busy && std::chrono::steady_clock::now() < cap && busy()) {
+    if (WaitPidfd(pidfd, milliseconds(500))) return Status::Ok();
+  }
+  ::pidfd_send_signal(pidfd, SIGKILL, nullptr, 0);
+  if (!WaitPidfd(pidfd, milliseconds(10000))) {
+    return Unavailable("pid " + std::to_string(pid) + " did not exit after SIGKILL");
+  }
+  return Status::Ok();
+}
+
+Status TerminateProcess(int pid, std::chrono::milliseconds grace,
+                        const std::function<bool()>& busy) {
   if (pid <= 0) return InvalidArgument("cannot terminate pid " + std::to_string(pid));
   // A pidfd pins the process: signals cannot hit a stranger that reused the PID.
   int pidfd = ::pidfd_open(pid, 0);
@@ -260,15 +281,7 @@ Status TerminateProcess(int pid, std::chrono::milliseconds grace) {
     if (errno == ESRCH) return Status::Ok();
     return TerminateWithoutPidfd(pid, grace);
   }
-  Status result;
-  if (::pidfd_send_signal(pidfd, SIGTERM, nullptr, 0) != 0 && errno != ESRCH) {
-    result = Unavailable("cannot signal pid " + std::to_string(pid) + ": " + ErrnoText(errno));
-  } else if (!WaitPidfd(pidfd, grace)) {
-    ::pidfd_send_signal(pidfd, SIGKILL, nullptr, 0);
-    if (!WaitPidfd(pidfd, milliseconds(10000))) {
-      result = Unavailable("pid " + std::to_string(pid) + " did not exit after SIGKILL");
-    }
-  }
+  Status result = TerminatePidfd(pidfd, pid, grace, busy);
   ::close(pidfd);
   ReapIfChild(pid);
   return result;

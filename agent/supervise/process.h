@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,9 +30,17 @@ bool ProcessAlive(int pid);
 // readlink /proc/<pid>/cwd, or "" when unreadable.
 std::string ProcessCwd(int pid);
 
-// SIGTERM, wait up to `grace` for the process to go away, then SIGKILL and wait again.
-// Reaps it when it is our child. Ok when it was already gone.
-Status TerminateProcess(int pid, std::chrono::milliseconds grace);
+// SIGTERM, wait up to `grace` for the process to go away, then SIGKILL and wait again; while
+// `busy` (when given) says the process still makes progress (writing its final save), the
+// SIGKILL waits longer, up to kMaxBusyWait. Reaps it when it is our child. Ok when it was
+// already gone.
+inline constexpr std::chrono::minutes kMaxBusyWait{30};
+Status TerminateProcess(int pid, std::chrono::milliseconds grace,
+                        const std::function<bool()>& busy = {});
+// The same through a pidfd the caller holds (it pins the process; the PID is for messages).
+// The caller closes the pidfd and reaps its child.
+Status TerminatePidfd(int pidfd, int pid, std::chrono::milliseconds grace,
+                      const std::function<bool()>& busy = {});
 
 struct CaptureResult {
   int exit_status = -1;  // -1 when killed by us after a match or a timeout

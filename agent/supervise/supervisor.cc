@@ -271,7 +271,14 @@ Status Supervisor::Stop(const std::string& name, std::chrono::milliseconds grace
     impl_->entries.erase(it);
   }
   impl_->Wake();
-  Status st = pid > 0 ? TerminateProcess(pid, grace) : Status::Ok();
+  // Signalled through the pidfd the supervisor holds, never by PID: a PID can be reused.
+  Status st = Status::Ok();
+  if (pid > 0 && pidfd >= 0) {
+    st = TerminatePidfd(pidfd, pid, grace);
+    (void)DescribeExit(pidfd);  // reaps it when it is our child
+  } else if (pid > 0) {
+    st = TerminateProcess(pid, grace);
+  }
   if (pidfd >= 0) ::close(pidfd);
   if (!st.ok()) return std::move(st).error().Wrap("stopping " + name);
   return Status::Ok();

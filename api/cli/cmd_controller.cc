@@ -27,10 +27,13 @@ int RunController(const std::vector<std::string>& argv) {
   cfg.token_file = args->Get("--token-file", cfg.token_file);
 
   sigset_t signals = BlockSignals();
+  StateDirLock state_lock;
+  if (Status st = state_lock.Acquire(cfg.state_dir, "controller"); !st.ok())
+    return Fail(st.error());
   reconcile::ManagerOptions mopts;
   mopts.state_dir = cfg.state_dir;
   mopts.client = ClientOptionsFor(std::nullopt);
-  reconcile::ClusterManager manager(LocalHooks(), mopts);
+  reconcile::ClusterManager manager(LocalHooks("controller"), mopts);
   auto api = ServeApi(cfg.api, cfg.token_file, &manager);
   if (!api.ok()) return Fail(api.error());
 

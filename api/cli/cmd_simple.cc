@@ -32,40 +32,29 @@ namespace {
 std::string SpecPath(const Args& a) { return a.Get("-f", a.Get("--file")); }
 
 // Stops a running `slotkeeper up` of this cluster first, or it would restart the nodes we
-// stop. It holds an flock on <dataDir>/<name>/slotkeeper.pid for as long as it runs.
-Status StopDaemon(const std::string& cluster_dir) {
-  std::string path = cluster_dir + "/slotkeeper.pid";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Ok();
-  auto locked_by_other = [fd] {
-    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
-      ::flock(fd, LOCK_UN);
-      return false;
-    }
-    return true;
-  };
-  if (!locked_by_other()) {
-    ::close(fd);
-    return Status::Ok();
+// stop. It holds an flock on <dataDir>/<name>/slotkeeper.pid for as long as it runs. A
+// `slotkeeper controller` manages other clusters too: it is never stopped from here.
+Status StopDaemon(const ClusterSpec& spec) {
+  agent::LockHolder holder = agent::DataDirLockHolder(spec);
+  if (holder.pid == 0) return Status::Ok();
+  if (holder.owner != "up" || holder.pid <= 1) {
+    return FailedPrecondition(
+        "cluster " + spec.name + " is managed by a running slotkeeper " + holder.owner +
+        (holder.pid > 1 ? " (pid " + std::to_string(holder.pid) + ")" : "") +
+        "; delete it through that controller's API (DELETE /api/v1/clusters/" + spec.name +
+        "?purge=true) instead");
   }
-  auto pid_text = ReadFile(path);
-  int pid = pid_text.ok() ? std::atoi(pid_text->c_str()) : 0;
-  if (pid <= 1) {
-    ::close(fd);
-    return FailedPrecondition("a slotkeeper daemon holds " + path + " but its pid is unknown");
-  }
+  const int pid = holder.pid;
   spdlog::info("stopping the slotkeeper daemon of this cluster (pid {})", pid);
   ::kill(pid, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (locked_by_other()) {
+  while (agent::DataDirLockHolder(spec).pid != 0) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::close(fd);
       return Unavailable("the slotkeeper daemon (pid " + std::to_string(pid) +
                          ") did not stop within 15 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::close(fd);
   return Status::Ok();
 }
 
@@ -79,7 +68,7 @@ int RunDown(const std::vector<std::string>& argv) {
   if (!loaded.ok()) return Fail(loaded.error());
   const ClusterSpec& spec = loaded->spec;
   bool purge = args->flags.count("--purge") > 0;
-  if (Status st = StopDaemon(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
+  if (Status st = StopDaemon(spec); !st.ok()) return Fail(st.error());
   auto running = agent::FindRunningNodes(spec);
   if (Status st = agent::StopLocalCluster(spec, purge, std::chrono::seconds(10)); !st.ok()) {
     return Fail(st.error());

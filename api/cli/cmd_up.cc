@@ -24,48 +24,13 @@
 #include "api/cli/daemon.h"
 #include "api/types/files.h"
 #include "controller/reconcile/manager.h"
+#include "controller/reconcile/state_store.h"
 
 namespace sk::cli {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The daemon's lock + pid file, <dataDir>/<name>/slotkeeper.pid: one `up` per cluster, and
-// `down` finds the daemon from the spec alone.
-class DaemonLock {
- public:
-  ~DaemonLock() {
-    if (fd_ >= 0) {
-      ::unlink(path_.c_str());
-      ::close(fd_);
-    }
-  }
-  Status Acquire(const std::string& dir) {
-    SK_TRY(MakeDirs(dir, 0755));
-    path_ = dir + "/slotkeeper.pid";
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Unavailable("cannot open " + path_);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      auto pid = ReadFile(path_);
-      ::close(fd_);
-      fd_ = -1;
-      return FailedPrecondition(
-          "this cluster is already managed by a running `slotkeeper up`" +
-          std::string(pid.ok() && !pid->empty() ? " (pid " + *pid + ")" : "") +
-          "; stop it first (Ctrl-C, or `slotkeeper down`)");
-    }
-    std::string pid = std::to_string(::getpid());
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-      return Unavailable("cannot write " + path_);
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -125,42 +90,46 @@ int RunUp(const std::vector<std::string>& argv) {
         FailedPrecondition("spec.hosts: multi-host agents are not available in this "
                            "version yet; use spec.local"));
   }
-  sigset_t signals = BlockSignals();
-
-  // One daemon per cluster. A cluster dir that does not exist yet has no daemon: then the lock
-  // is taken after the cluster's files were written, so that a refused `up` creates nothing.
-  DaemonLock lock;
-  bool locked = false;
-  if (Exists(ClusterDataDir(spec))) {
-    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) return Fail(st.error());
-    locked = true;
-  }
   if (Status st = CheckApiAddress(opts->api, spec); !st.ok()) return Fail(st.error());
+  sigset_t signals = BlockSignals();
+  // One daemon per state dir, before anything changes; the cluster's data dir is locked by
+  // its provider before its first file is written (a second `up` or a `controller` of the
+  // same cluster stops there).
+  StateDirLock state_lock;
+  if (Status st = state_lock.Acquire(opts->state_dir, "up"); !st.ok()) return Fail(st.error());
 
   std::atomic<int> exit_code{0};
   std::atomic<bool> refused{false};
   auto t0 = Clock::now();
-  reconcile::ManagerHooks hooks = LocalHooks();
-  hooks.on_first_converge = [&](const std::string& name, const Status& st) {
+  reconcile::ManagerHooks hooks = LocalHooks("up");
+  hooks.on_first_converge = [&](const std::string& name, const Status& st, bool created) {
     if (name != spec.name) return;
     if (st.ok()) {
       double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("cluster %s is ready (%.2f s)\n", name.c_str(), secs);
       std::fflush(stdout);
       spdlog::info("cluster={} is ready ({:.2f} s)", name, secs);
-    } else if (st.error().code() == Code::kFailedPrecondition) {
-      // Cannot be formed without a person: stop, leaving nothing this run started.
+    } else if (st.error().code() == Code::kFailedPrecondition && created) {
+      // A new cluster that cannot be formed without a person: stop, leaving nothing this run
+      // started or wrote.
       spdlog::error("cluster={} cannot be formed: {}", name, st.error().message());
       refused = true;
       exit_code = 1;
       ::kill(::getpid(), SIGTERM);
+    } else if (st.error().code() == Code::kFailedPrecondition) {
+      // Managed before: keep serving, so that a person can act (recover-slots, a new spec).
+      spdlog::error("cluster={} needs a person: {}; the API keeps serving", name,
+                    st.error().message());
     } else {
       spdlog::error("cluster={} {}; still trying", name, st.error().message());
     }
   };
+  const bool managed_before =
+      Exists(reconcile::StateStore::ClusterDir(opts->state_dir, spec.name) + "/spec.json");
   hooks.on_start_failed = [&](const std::string& name, const Status& st) {
     if (name != spec.name) return;
     std::fprintf(stderr, "slotkeeper: %s\n", st.error().message().c_str());
+    if (managed_before) return;  // keeps serving; the reconciler reports what is missing
     refused = true;
     exit_code = 1;
     ::kill(::getpid(), SIGTERM);
@@ -176,13 +145,6 @@ int RunUp(const std::vector<std::string>& argv) {
   if (!created.ok()) {
     api->Stop();
     return Fail(created.error());
-  }
-  if (!locked) {
-    if (Status st = lock.Acquire(ClusterDataDir(spec)); !st.ok()) {
-      api->Stop();
-      manager.Abandon(spec.name);
-      return Fail(st.error());
-    }
   }
   api->router->SetService(&manager);
   spdlog::info("cluster={} managed; API on http://{}", spec.name, opts->api);

@@ -20,8 +20,25 @@ sigset_t BlockSignals();
 // Waits for SIGINT/SIGTERM; returns the signal.
 int WaitForSignal(const sigset_t& set);
 
-// Hooks that make the manager run clusters on this machine (LocalProvider).
-reconcile::ManagerHooks LocalHooks();
+// Hooks that make the manager run clusters on this machine (LocalProvider). `owner` ("up",
+// "controller") is written into each cluster's data-dir lock, so that `down` can tell who
+// manages it.
+reconcile::ManagerHooks LocalHooks(const std::string& owner);
+
+// The state dir is one daemon's: <state-dir>/lock, flock'ed for the process's life before
+// anything else is done (a second `up` or `controller` on it stops at once, changing nothing).
+class StateDirLock {
+ public:
+  StateDirLock() = default;
+  ~StateDirLock();
+  StateDirLock(const StateDirLock&) = delete;
+  StateDirLock& operator=(const StateDirLock&) = delete;
+  // kFailedPrecondition naming the holder's PID when another process holds it.
+  Status Acquire(const std::string& state_dir, const std::string& owner);
+
+ private:
+  int fd_ = -1;
+};
 
 // The API in front of a manager. Stop it before the manager goes.
 struct Api {

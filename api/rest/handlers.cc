@@ -139,7 +139,8 @@ Response ErrorResponse(const Error& e, std::string_view invalid_code) {
 Response ListClusters(const Call& c) {
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const ClusterSummary& s : c.service.List()) {
-    items.push_back({{"name", s.name}, {"phase", s.phase}, {"generation", s.generation}});
+    items.push_back(
+        {{"name", s.name}, {"phase", codec::Name(s.phase)}, {"generation", s.generation}});
   }
   return JsonResponse(200, items);
 }

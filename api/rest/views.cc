@@ -38,8 +38,8 @@ ojson ClusterJson(const ClusterRecord& record) {
 ojson OperationJson(const Operation& op) {
   ojson j = {{"id", op.id},
              {"cluster", op.cluster},
-             {"kind", op.kind},
-             {"state", op.state},
+             {"kind", codec::Name(op.kind)},
+             {"state", codec::Name(op.state)},
              {"progress", std::clamp(op.progress, 0.0, 1.0)},
              {"slotsMoved", op.slots_moved},
              {"slotsTotal", op.slots_total},
@@ -68,7 +68,7 @@ ojson SlotsJson(const ClusterStatus& status) {
   for (size_t i = 0; i < status.nodes.size(); ++i) {
     const NodeStatus& n = status.nodes[i];
     if (!n.master_id.empty()) replicas_of.emplace(n.master_id, i);
-    if (n.role != "master") continue;
+    if (n.role != Role::kMaster) continue;
     for (const std::string& text : n.slots) {
       // Entries that are not plain ranges (a migrating "[42->-id]") are not ownership.
       if (auto range = ParseSlotRange(text); range.ok()) entries.push_back({*range, i});

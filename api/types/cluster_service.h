@@ -17,11 +17,14 @@
 
 namespace sk {
 
+enum class OperationKind { kCreate, kReplace, kScale, kFailover, kDelete, kRecoverSlots };
+enum class OperationState { kRunning, kSucceeded, kFailed };
+
 struct Operation {
   std::string id;  // "op-000123"
   std::string cluster;
-  std::string kind;     // create | replace | scale | failover | delete | recover-slots
-  std::string state;    // running | succeeded | failed
+  OperationKind kind = OperationKind::kCreate;
+  OperationState state = OperationState::kRunning;
   double progress = 0;  // 0..1
   int slots_moved = 0;
   int slots_total = 0;
@@ -33,7 +36,7 @@ struct Operation {
 
 struct ClusterSummary {
   std::string name;
-  std::string phase;
+  Phase phase = Phase::kCreating;
   long long generation = 0;
 };
 

@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "api/types/endpoint.h"
 #include "api/types/result.h"
+#include "api/types/spec.h"
 
 namespace sk {
 
@@ -30,7 +32,7 @@ struct NodeRuntime {
   bool fresh = false;
   // Not running yet, but the provider is about to start it (a start in progress).
   bool queued = false;
-  // Exited, and held down by the restart gate until StartNode().
+  // Exited, and held down (SetHoldOnExit) until StartNode().
   bool held = false;
   // Cannot stay up: it exited again and again right after its restarts (its port taken by a
   // stranger, its data dir unreadable, a crash at start). Restarting it will not help.
@@ -68,9 +70,17 @@ class NodeProvider {
   // a new, empty node under the same name. The old directory is left as it is (its data may
   // still matter to a person); the old process, if any, is stopped.
   virtual Status ReplaceNode(const std::string& name) = 0;
-  // Asked when a node's process exits: restart it now (true), or hold it down until
-  // StartNode() (false). Without a gate every exit is restarted at once (with backoff).
-  virtual void SetRestartGate(std::function<bool(const std::string& name)> gate) = 0;
+  // Makes the provider run the nodes `spec` declares besides the ones it runs now (a scale
+  // operation's new nodes): their files are written and they are started, without waiting
+  // for them to answer. Nodes it runs that `spec` does not declare keep running until
+  // RetireNode. The provider is never replaced while its nodes run.
+  virtual Status Reconfigure(const ClusterSpec& spec) = 0;
+  // Desired state the controller pushes (an agent never calls the controller): nodes that,
+  // if their process exits, are held down until StartNode() instead of being restarted at
+  // once (a master whose replica should take over first). Replaces the previous set.
+  virtual void SetHoldOnExit(std::set<std::string> names) = 0;
+  // Called (on the provider's thread; keep it short) after a node's process exits.
+  virtual void SetExitListener(std::function<void(const std::string& name)> listener) = 0;
 };
 
 }  // namespace sk

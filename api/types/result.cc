@@ -2,6 +2,24 @@
 
 namespace sk {
 
+Disposition DispositionOf(Code code) {
+  switch (code) {
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kInternal:
+    case Code::kOk:
+      return Disposition::kRetry;
+    case Code::kAborted:
+      return Disposition::kReobserve;
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+      return Disposition::kStop;
+  }
+  return Disposition::kStop;
+}
+
 std::string_view CodeName(Code code) {
   switch (code) {
     case Code::kOk:

@@ -32,12 +32,41 @@ enum class Code {
 // Abseil-style name of a code ("InvalidArgument", ...).
 std::string_view CodeName(Code code);
 
+// The few Redis answers slotkeeper acts on beyond their code. They are told apart in one
+// place, controller/redis (ClassifyReply), never by matching message text elsewhere.
+enum class Cause {
+  kNone,
+  kUnknownNode,      // "ERR Unknown node <id>" (FORGET, REPLICATE, SETSLOT ... NODE)
+  kImmutableConfig,  // CONFIG SET of a setting that only applies at start
+  kSlotBusy,         // ADDSLOTS: "Slot N is already busy"
+  kAlreadyOwner,     // SETSLOT IMPORTING on the slot's owner
+  kNotMaster,        // SETSLOT on a node that is (now) a replica
+  kKnowsOthers,      // SET-CONFIG-EPOCH on a node that met others already
+  kBusyKey,          // MIGRATE: the target has the key
+  kMigrateIo,        // MIGRATE: IOERR (the target did not answer in time)
+  kRedirect,         // MOVED / ASK
+  kClusterBusy,      // LOADING, CLUSTERDOWN, TRYAGAIN, MASTERDOWN: clears by itself
+  kAuth,             // NOAUTH, WRONGPASS
+};
+
+// What the reconciler and the operations do with an error (STYLE.md section 3): the one
+// rule, decided by the code alone.
+enum class Disposition {
+  kRetry,      // Unavailable, DeadlineExceeded, Internal: jittered exponential backoff
+  kReobserve,  // Aborted: the world moved under the plan; observe again now
+  kStop,       // InvalidArgument, NotFound, AlreadyExists, FailedPrecondition: needs a person
+};
+Disposition DispositionOf(Code code);
+
 class Error {
  public:
   Error(Code code, std::string message, std::vector<std::string> fields = {})
       : code_(code), message_(std::move(message)), fields_(std::move(fields)) {}
+  Error(Code code, Cause cause, std::string message)
+      : code_(code), cause_(cause), message_(std::move(message)) {}
 
   Code code() const { return code_; }
+  Cause cause() const { return cause_; }
   const std::string& message() const { return message_; }
   // One entry per problem, each "path: what is wrong" (spec validation).
   const std::vector<std::string>& fields() const { return fields_; }
@@ -54,6 +83,7 @@ class Error {
 
  private:
   Code code_;
+  Cause cause_ = Cause::kNone;
   std::string message_;
   std::vector<std::string> fields_;
 };
@@ -110,11 +140,6 @@ inline Error DeadlineExceeded(std::string m) {
 }
 inline Error Aborted(std::string m) { return Error(Code::kAborted, std::move(m)); }
 inline Error Internal(std::string m) { return Error(Code::kInternal, std::move(m)); }
-
-// True for codes that a retry with backoff may fix.
-inline bool IsTransient(Code c) {
-  return c == Code::kUnavailable || c == Code::kDeadlineExceeded || c == Code::kAborted;
-}
 
 // Prints "***" wherever it is formatted or logged; the value is reachable only through get().
 template <class T>

@@ -8,9 +8,15 @@
 
 namespace sk {
 
+// Typed everywhere; spelled as CONTRACT.md's strings only by api/codec (status_codec.h).
+enum class Phase { kCreating, kReady, kScaling, kHealing, kDegraded, kFailed };
+enum class Role { kUnknown, kMaster, kReplica };
+enum class ConditionStatus { kTrue, kFalse, kUnknown };
+enum class LinkState { kConnected, kDisconnected };
+
 struct Condition {
-  std::string type;    // Ready, Progressing, Degraded
-  std::string status;  // "True" / "False" / "Unknown"
+  std::string type;  // Ready, Progressing, Degraded
+  ConditionStatus status = ConditionStatus::kUnknown;
   std::string reason;  // CamelCase
   std::string message;
   std::string last_transition_time;  // RFC 3339; changes only when status flips
@@ -22,14 +28,21 @@ struct NodeStatus {
   std::string name;
   std::string host;
   int port = 0;
-  std::string role;                // "master" / "replica" / "unknown"
+  Role role = Role::kUnknown;
   std::string master_id;           // "" for masters (JSON null)
   std::vector<std::string> slots;  // "0-5460"
   std::vector<std::string> flags;  // fail, pfail, handshake, noaddr, unreachable, not-running
-  std::string link_state;          // "connected" / "disconnected"
+  LinkState link_state = LinkState::kDisconnected;  // the cluster bus, as every peer sees it
   std::string zone;
   long long keys = 0;
   int pid = 0;
+  // Replication, for a replica: linked to its master and in sync, and how many bytes of the
+  // master's stream it has not applied yet (-1 unknown).
+  bool repl_link_up = false;
+  bool repl_syncing = false;
+  long long repl_lag_bytes = -1;
+  long long used_memory = 0;  // bytes
+  long long ops_per_sec = 0;
 };
 
 struct Event {
@@ -40,7 +53,7 @@ struct Event {
 };
 
 struct ClusterStatus {
-  std::string phase = "Creating";  // Creating|Ready|Scaling|Healing|Degraded|Failed
+  Phase phase = Phase::kCreating;
   std::string cluster_state = "fail";
   int slots_assigned = 0;
   int slots_ok = 0;

@@ -165,6 +165,7 @@ class Stream {
   }
   Status MoveLease(const Pair& p, const std::vector<int>& slots);
   Status MoveChunk(const Pair& p, const std::vector<int>& slots);
+  Status Gate(const Pair& p);
   Result<std::vector<Reply>> OnNode(const MigrateNode& n,
                                     const std::vector<std::vector<std::string>>& cmds);
   void Finish(const Pair& p, std::vector<int> done, std::map<int, Error>& failed);
@@ -204,8 +205,26 @@ Result<std::vector<Reply>> Stream::OnNode(const MigrateNode& n,
   return r;
 }
 
+// Waits (bounded) until the masters may move slots: MoveGateProblems says nothing.
+Status Stream::Gate(const Pair& p) {
+  const std::vector<MigrateNode> masters = internal::WithPair(sh_.opts.masters, p.from, p.to);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(sh_.opts.gate_timeout_ms);
+  while (true) {
+    SK_ASSIGN_OR_RETURN(std::string why, MoveGateProblems(pool_, masters));
+    if (why.empty()) return Status::Ok();
+    if (Clock::now() > deadline || sh_.stop.load()) {
+      return Unavailable("slots from " + NodeRef(p.from) + " to " + NodeRef(p.to) +
+                         " stay on their source: " + why);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // One wave: slots journaled already (MoveLease), moved with one pipeline per step and node.
+// Opened only once the gate allows it, so a wave never starts while some master cannot hear
+// the new owner.
 Status Stream::MoveChunk(const Pair& p, const std::vector<int>& slots) {
+  SK_TRY(Gate(p));
   std::map<int, Error> failed;
   auto fail = [&](int s, Code code, const std::string& what) {
     failed.emplace(s, Error(code, SlotRef(s, p.from, p.to) + ": " + what));
@@ -230,7 +249,7 @@ Status Stream::MoveChunk(const Pair& p, const std::vector<int>& slots) {
     const Reply& r = (*imp)[i];
     if (!r.IsError()) {
       importing.push_back(slots[i]);
-    } else if (r.str.find("already the owner") != std::string::npos) {
+    } else if (r.cause() == Cause::kAlreadyOwner) {
       owned.push_back(slots[i]);  // done before (a resumed or repeated run): check below
     } else {
       fail(slots[i], Code::kFailedPrecondition, "SETSLOT IMPORTING on the target: " + r.str);
@@ -312,8 +331,7 @@ Status Stream::MoveChunk(const Pair& p, const std::vector<int>& slots) {
 // failed ones stay in it marked "failed" with their error.
 void Stream::Finish(const Pair& p, std::vector<int> done, std::map<int, Error>& failed) {
   std::sort(done.begin(), done.end());
-  std::map<int, Error> unassigned =
-      internal::AssignSlots(pool_, done, p.from, p.to, sh_.opts.masters);
+  std::map<int, Error> unassigned = internal::AssignSlots(pool_, done, p.from, p.to, sh_.opts);
   std::vector<int> finished;
   for (int s : done) {
     auto it = unassigned.find(s);

@@ -25,6 +25,7 @@
 
 #include "api/types/endpoint.h"
 #include "api/types/result.h"
+#include "controller/observe/observe.h"
 #include "controller/redis/redis_client.h"
 
 namespace sk::act {
@@ -42,14 +43,29 @@ struct SlotMoveJob {
 };
 
 struct MigrateOptions {
-  redis::ClientOptions client;        // password, connect/command timeouts
-  int batch_keys = 1000;              // keys per GETKEYSINSLOT/MIGRATE to start with; adapts
-  int max_parallel = 4;               // slots in flight, each on its own (source, target) pair
-  int migrate_timeout_ms = 10000;     // MIGRATE's own timeout argument
+  redis::ClientOptions client;     // password, connect/command timeouts
+  int batch_keys = 1000;           // keys per GETKEYSINSLOT/MIGRATE to start with; adapts
+  int max_parallel = 4;            // slots in flight, each on its own (source, target) pair
+  int migrate_timeout_ms = 10000;  // MIGRATE's own timeout argument, to start with
+  // The longest a MIGRATE may block its source. A source blocked in MIGRATE answers no
+  // cluster ping; blocked for a node timeout it is failed over mid-slot. Set it below half
+  // the node timeout (the executor does); the adaptive timeout never grows past it.
+  int max_migrate_timeout_ms = 80000;
+  // Before a wave of slots opens, every master must have a live bus link to every other and
+  // their config epochs must be distinct; waited for this long, then the move stops with the
+  // slots untouched on their source. After SETSLOT NODE, every master's view must name the
+  // new owner within the same bound, else the slot is reported (it stays journaled).
+  int gate_timeout_ms = 5000;
   long long max_keys_per_second = 0;  // rate limit; 0 = none
   std::string journal_path;           // "" = no journal
   std::vector<MigrateNode> masters;   // every master: SETSLOT NODE goes to all of them
 };
+
+// Why slots may not move between `masters` now ("" when they may): pairs without a live bus
+// link in the masters' own views, masters some master sees as failing, shared config epochs.
+// Reads every master's CLUSTER NODES; kUnavailable when one does not answer.
+Result<std::string> MoveGateProblems(observe::ClientPool& pool,
+                                     const std::vector<MigrateNode>& masters);
 
 struct MigrateProgress {
   int slots_done = 0;

@@ -70,9 +70,22 @@ class KeyMover {
 // without an owner, redis#7116), then on the source and every other master at once. Only
 // for slots the source no longer holds keys of. Returns the slots that could not be
 // assigned on the target or the source; other masters learn by gossip if they miss it.
+// Then it waits (opts.gate_timeout_ms) until every master's view names `to` as the owner,
+// telling the ones that do not again; a slot that some master still sees elsewhere after that
+// is reported with that master and the links it lacks (kAborted): its keys are on `to`.
 std::map<int, Error> AssignSlots(observe::ClientPool& pool, const std::vector<int>& slots,
                                  const MigrateNode& from, const MigrateNode& to,
-                                 const std::vector<MigrateNode>& masters);
+                                 const MigrateOptions& opts);
+
+// Every master's CLUSTER NODES, all requested before any reply is read.
+Result<std::vector<redis::NodeTable>> ReadViews(observe::ClientPool& pool,
+                                                const std::vector<MigrateNode>& masters);
+// The problems MoveGateProblems reports, from views read already (views[i] is masters[i]'s).
+std::vector<std::string> GateProblems(const std::vector<MigrateNode>& masters,
+                                      const std::vector<redis::NodeTable>& views);
+// `masters` plus `from` and `to` when they are missing (by ID).
+std::vector<MigrateNode> WithPair(std::vector<MigrateNode> masters, const MigrateNode& from,
+                                  const MigrateNode& to);
 
 // The id of the master `table` says serves `slot`, or "".
 std::string OwnerOf(const redis::NodeTable& table, int slot);

@@ -29,13 +29,6 @@ constexpr auto kFastRound = std::chrono::milliseconds(10);
 // 2 gave 8-9 ms in the same time, 1 was 10-40% slower for the same p99.
 constexpr std::size_t kMaxMigratesPerRound = 2;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-bool Contains(std::string_view s, std::string_view part) {
-  return s.find(part) != std::string_view::npos;
-}
-
 std::vector<std::string> GetKeys(int slot, std::size_t n) {
   return {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(n)};
 }
@@ -83,7 +76,7 @@ KeyMover::KeyMover(const MigrateOptions& opts, RateLimiter& limiter)
     : opts_(opts),
       limiter_(limiter),
       batch_(static_cast<std::size_t>(std::max(1, opts.batch_keys))),
-      timeout_ms_(std::max(1, opts.migrate_timeout_ms)) {}
+      timeout_ms_(std::max(1, std::min(opts.migrate_timeout_ms, opts.max_migrate_timeout_ms))) {}
 
 std::vector<std::string> KeyMover::MigrateArgv(const MigrateNode& to, bool replace,
                                                const std::vector<std::string>& keys,
@@ -108,7 +101,9 @@ void KeyMover::Shrink() {
   if (batch_ > 1) {
     batch_ = std::max<std::size_t>(1, batch_ / 4);
   } else {
-    timeout_ms_ = std::min(timeout_ms_ * 2, std::max(1, opts_.migrate_timeout_ms) * 8);
+    // Never past the cap: a source blocked longer would miss its cluster pings and could be
+    // failed over mid-slot (MigrateOptions::max_migrate_timeout_ms).
+    timeout_ms_ = std::min(timeout_ms_ * 2, std::max(1, opts_.max_migrate_timeout_ms));
   }
 }
 
@@ -123,20 +118,23 @@ void KeyMover::Judge(const MigrateNode& from, const MigrateNode& to, int slot, c
   }
   ++st.failures;
   st.last_error = r.str;
-  if (Contains(r.str, "BUSYKEY")) {
-    // The target has a key the source still holds: an earlier MIGRATE reached the target but
-    // its reply did not come back (the source deletes only what was acknowledged). While
-    // the source holds a key it is the copy clients write to, so it is the newer one.
-    spdlog::info("{}: target already holds some keys; retrying with REPLACE",
-                 SlotRef(slot, from, to));
-    st.replace = true;
-  } else if (StartsWith(r.str, "IOERR")) {
-    io_error = true;
-  } else if (StartsWith(r.str, "TRYAGAIN") || StartsWith(r.str, "LOADING") ||
-             StartsWith(r.str, "CLUSTERDOWN") || StartsWith(r.str, "MASTERDOWN")) {
-    wait = true;  // these clear by themselves
-  } else {
-    st.failures = kMaxFailures + 1;  // NOAUTH, MOVED from the target, OOM...: no retry helps
+  switch (r.cause()) {
+    case Cause::kBusyKey:
+      // The target has a key the source still holds: an earlier MIGRATE reached the target
+      // but its reply did not come back (the source deletes only what was acknowledged).
+      // While the source holds a key it is the copy clients write to, so it is the newer one.
+      spdlog::info("{}: target already holds some keys; retrying with REPLACE",
+                   SlotRef(slot, from, to));
+      st.replace = true;
+      break;
+    case Cause::kMigrateIo:
+      io_error = true;
+      break;
+    case Cause::kClusterBusy:
+      wait = true;  // these clear by themselves
+      break;
+    default:
+      st.failures = kMaxFailures + 1;  // NOAUTH, MOVED from the target, OOM...: no retry helps
   }
 }
 
@@ -158,8 +156,9 @@ std::map<int, Error> KeyMover::Move(redis::RedisClient& source, const MigrateNod
     for (auto it = open.begin(); it != open.end();) {  // drop finished and failed slots
       SlotState& st = it->second;
       if (st.failures > kMaxFailures) {
-        Code code = StartsWith(st.last_error, "IOERR") ? Code::kDeadlineExceeded
-                                                       : Code::kFailedPrecondition;
+        Code code = redis::ClassifyReply(st.last_error).cause == Cause::kMigrateIo
+                        ? Code::kDeadlineExceeded
+                        : Code::kFailedPrecondition;
         failed.emplace(it->first,
                        Error(code, SlotRef(it->first, from, to) + ": MIGRATE: " + st.last_error));
         it = open.erase(it);
@@ -236,90 +235,6 @@ std::map<int, Error> KeyMover::Move(redis::RedisClient& source, const MigrateNod
     }
     // TRYAGAIN, LOADING and the like clear by themselves; don't spin on them.
     if (retry_later) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return failed;
-}
-
-std::map<int, Error> AssignSlots(observe::ClientPool& pool, const std::vector<int>& slots,
-                                 const MigrateNode& from, const MigrateNode& to,
-                                 const std::vector<MigrateNode>& masters) {
-  std::map<int, Error> failed;
-  if (slots.empty()) return failed;
-  auto node_cmds = [&](const std::vector<int>& which) {
-    std::vector<std::vector<std::string>> cmds;
-    for (int s : which) cmds.push_back({"CLUSTER", "SETSLOT", std::to_string(s), "NODE", to.id});
-    return cmds;
-  };
-  auto fail_all = [&](const std::vector<int>& which, const Error& e) {
-    for (int s : which)
-      failed.emplace(s, Error(e.code(), SlotRef(s, from, to) + ": " + e.message()));
-  };
-  // Target first: it clears IMPORTING and bumps its config epoch, so its claim wins. If we
-  // stopped after the source instead, nobody would serve the slot.
-  Result<redis::RedisClient*> target = pool.Get(to.ep);
-  if (!target.ok()) {
-    fail_all(slots, target.error());
-    return failed;
-  }
-  Result<std::vector<Reply>> replies = (*target)->Pipeline(node_cmds(slots));
-  if (!replies.ok()) {
-    pool.Drop(to.ep);
-    fail_all(slots, replies.error());
-    return failed;
-  }
-  std::vector<int> on_target;
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    const Reply& r = (*replies)[i];
-    if (r.IsError()) {
-      failed.emplace(slots[i],
-                     Error(Code::kFailedPrecondition,
-                           SlotRef(slots[i], from, to) + ": SETSLOT NODE on the target: " + r.str));
-    } else {
-      on_target.push_back(slots[i]);
-    }
-  }
-  if (on_target.empty()) return failed;
-  // Then the source and every other master, all sent before any reply is read.
-  std::vector<MigrateNode> rest = {from};
-  for (const MigrateNode& m : masters) {
-    if (m.id != from.id && m.id != to.id && m.ep != from.ep && m.ep != to.ep) rest.push_back(m);
-  }
-  std::vector<redis::RedisClient*> sent(rest.size(), nullptr);
-  const auto cmds = node_cmds(on_target);
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    Result<redis::RedisClient*> c = pool.Get(rest[i].ep);
-    if (c.ok() && (*c)->Send(cmds).ok()) {
-      sent[i] = *c;
-    } else {
-      pool.Drop(rest[i].ep);
-      if (i == 0)
-        fail_all(on_target, c.ok() ? Unavailable(NodeRef(from) + ": send failed") : c.error());
-    }
-  }
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (!sent[i]) continue;
-    Result<std::vector<Reply>> got = sent[i]->Receive(cmds.size());
-    if (!got.ok()) {
-      pool.Drop(rest[i].ep);
-      if (i == 0) fail_all(on_target, got.error());
-      continue;
-    }
-    for (std::size_t k = 0; k < on_target.size(); ++k) {
-      const Reply& r = (*got)[k];
-      if (!r.IsError()) continue;
-      // A master that lost its last slot turns into a replica of the new owner (replica
-      // migration) as soon as gossip tells it, and then refuses SETSLOT: the slot is where
-      // it belongs, as redis-cli also concludes.
-      if (Contains(r.str, "only with masters")) continue;
-      if (i == 0) {
-        failed.emplace(on_target[k], Error(Code::kFailedPrecondition,
-                                           SlotRef(on_target[k], from, to) +
-                                               ": SETSLOT NODE on the source: " + r.str));
-      } else {
-        spdlog::warn("{}: SETSLOT {} NODE: {} (it will learn by gossip)", NodeRef(rest[i]),
-                     on_target[k], r.str);
-      }
-    }
   }
   return failed;
 }

@@ -132,6 +132,20 @@ Status Resolver::Resolve(OpenSlot open) {
   SK_ASSIGN_OR_RETURN(NodeView t, ReadView(pool_, to, slot));
   SK_TRY(CheckId(from, s));
   SK_TRY(CheckId(to, t));
+  if (t.self.IsReplica()) {
+    // The target became a replica since (a failover, a later scale): it cannot take the slot.
+    // Its keys, if any, are a copy of its master's. While the source still owns the slot, the
+    // move is rolled back there; any other case needs a fresh look by a person.
+    if (internal::OwnerOf(s.table, slot) == from.id) {
+      if (s.self.migrating.count(slot)) SK_TRY(Call(pool_, from, SetSlot(slot, "STABLE")));
+      spdlog::info("{}: the target is a replica now; the slot stays with its source",
+                   SlotRef(slot, from, to));
+      return Status::Ok();
+    }
+    return FailedPrecondition(SlotRef(slot, from, to) +
+                              ": the target is a replica now and the source does not own the "
+                              "slot; resolve by hand");
+  }
   SK_ASSIGN_OR_RETURN(auto others, Others(slot, from, to));
   const std::string owner_s = internal::OwnerOf(s.table, slot);
   const std::string owner_t = internal::OwnerOf(t.table, slot);
@@ -189,7 +203,7 @@ Status Resolver::FinishMove(int slot, const MigrateNode& from, const MigrateNode
 }
 
 Status Resolver::GiveToTarget(int slot, const MigrateNode& from, const MigrateNode& to) {
-  std::map<int, Error> bad = internal::AssignSlots(pool_, {slot}, from, to, opts_.masters);
+  std::map<int, Error> bad = internal::AssignSlots(pool_, {slot}, from, to, opts_);
   if (!bad.empty()) return bad.begin()->second;
   // SETSLOT NODE bumps the target's config epoch only when it was importing. Make sure its
   // claim is the newest, else an older claim by the source could win by gossip and the

@@ -1,6 +1,7 @@
 #include "controller/model/model.h"
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <type_traits>
 
@@ -81,6 +82,9 @@ std::string_view ActionKind(const Action& a) {
         if constexpr (std::is_same_v<T, ConfigSet>) return "config-set";
         if constexpr (std::is_same_v<T, SettleSlot>) return "settle-slot";
         if constexpr (std::is_same_v<T, ReplaceNode>) return "replace-node";
+        if constexpr (std::is_same_v<T, MoveSlots>) return "move-slots";
+        if constexpr (std::is_same_v<T, RetireNode>) return "retire-node";
+        if constexpr (std::is_same_v<T, SettleOwner>) return "settle-owner";
       },
       a);
 }
@@ -119,6 +123,24 @@ std::string Describe(const Action& a) {
              << " (finish the move or roll it back, losing no key)";
         } else if constexpr (std::is_same_v<T, ReplaceNode>) {
           os << "REPLACE " << x.node << " by a new empty node on a free port (" << x.reason << ")";
+        } else if constexpr (std::is_same_v<T, MoveSlots>) {
+          std::map<std::pair<std::string, std::string>, int> pairs;
+          for (const SlotMoveRef& m : x.moves) pairs[{m.from, m.to}]++;
+          os << "MOVE " << x.moves.size() << " slots with their keys (";
+          bool first = true;
+          for (const auto& [p, n] : pairs) {
+            os << (first ? "" : ", ") << p.first << " -> " << p.second << ": " << n;
+            first = false;
+          }
+          os << ")";
+          if (!x.reason.empty()) os << " (" << x.reason << ")";
+        } else if constexpr (std::is_same_v<T, RetireNode>) {
+          os << "RETIRE " << x.node << " (" << x.id.substr(0, 8)
+             << "): stop it and delete its files (" << x.reason << ")";
+        } else if constexpr (std::is_same_v<T, SettleOwner>) {
+          os << "SETTLE the owner of slots " << RangesToString(x.slots)
+             << " toward the master that holds their keys (else " << x.node << ")";
+          if (!x.reason.empty()) os << " (" << x.reason << ")";
         }
       },
       a);

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -27,6 +28,31 @@ struct DesiredNode {
   std::string zone;
 };
 
+// The shape a scale operation is heading for.
+struct ResizeGoal {
+  int masters = 3;
+  std::vector<double> weights;                 // per shard, or empty
+  std::vector<std::vector<SlotRange>> ranges;  // per shard, or empty
+  // Nodes that leave the cluster: drained, handed over, forgotten everywhere, then retired.
+  std::vector<std::string> leaving;
+};
+
+// History the planner cannot see in one observation, kept by the reconciler (with its clock)
+// and given to every pass. Every field is a fact about the past, never a guess.
+struct PassMemory {
+  // CLUSTER MEETs sent from a node to a target (names) while the two still have no link.
+  std::map<std::pair<std::string, std::string>, int> meets;
+  // MEET pairs sent within the last second: not sent again yet (a handshake takes a moment).
+  std::set<std::pair<std::string, std::string>> recent_meets;
+  // Replicas a CLUSTER FAILOVER was sent to within the last few seconds (not sent twice).
+  std::set<std::string> failovers_in_flight;
+  // Slots whose owner the masters' views have disagreed on for long enough that gossip will
+  // not settle it by itself (PlanOwnership then settles it toward the node with the keys).
+  std::vector<SlotRange> lasting_disagreements;
+};
+// A MEET sent this many times without a link is not sent again: the planner reports it.
+inline constexpr int kMaxMeetAttempts = 5;
+
 struct DesiredCluster {
   std::string name;
   int masters = 3;
@@ -36,10 +62,10 @@ struct DesiredCluster {
   // True once this cluster reached full coverage (persisted in the state dir): from then on
   // a slot that no node serves is lost data, never re-created empty by the planner.
   bool formed_before = false;
-  // A person asked for the lost slots back, empty (recover-slots --accept-data-loss): slots
-  // no node serves are assigned again, and IDs that no node answers to are forgotten even
-  // when views still give them slots.
-  bool recover_slots = false;
+  // A person asked for these lost slots back, empty (recover-slots --accept-data-loss): those
+  // of them no node serves are assigned again, and an ID that no node answers to is forgotten
+  // even when views still give it slots, if all of them lie here. Nothing else lost is.
+  std::vector<SlotRange> recover_slots;
   // Node IDs that belonged to this cluster in earlier runs (not foreign when seen).
   std::vector<std::string> known_ids;
   // The last node ID seen for each node name: how a node that is down is recognised in its
@@ -47,6 +73,15 @@ struct DesiredCluster {
   std::map<std::string, std::string> node_ids;
   // Settings to keep applied on running nodes (CONFIG SET name -> value as CONFIG GET shows).
   std::vector<std::pair<std::string, std::string>> runtime_config;
+  // A replica whose link to its dead master has been down longer than this (seconds) does not
+  // take over: its copy is stale, and the master restarted from its own files has more.
+  long long takeover_max_link_down_s = 10;
+  // A scale operation in progress (masters, replicas or the slot split change): the planner
+  // holds the layout the nodes serve now for every earlier stage and, once all of them are
+  // done, moves the cluster towards this goal (plan/resize_plan.cc).
+  std::optional<ResizeGoal> resize;
+  // What the reconciler remembers between passes and hands to the pure planner.
+  PassMemory memory;
 };
 
 // ---------------------------------------------------------------- observed
@@ -76,6 +111,10 @@ struct ReplicationView {
   bool sync_in_progress = false;  // replica: master_sync_in_progress:1
   long long offset = 0;           // replica: slave_repl_offset; master: master_repl_offset
   int connected_replicas = 0;     // master
+  // Replica: seconds since its link to an in-sync master went down; -1 while it is up, and
+  // also while it never completed a sync (Redis prints -1 then: a replica that lost its
+  // master during its first full sync has no copy of the data).
+  long long link_down_seconds = -1;
 };
 
 struct ObservedNode {
@@ -100,6 +139,8 @@ struct ObservedNode {
   int slots_assigned = 0, slots_ok = 0, slots_pfail = 0, slots_fail = 0;
   long long keys = 0;  // DBSIZE
   ReplicationView repl;
+  long long used_memory = 0;                  // INFO memory used_memory (bytes)
+  long long ops_per_sec = 0;                  // INFO stats instantaneous_ops_per_sec
   std::string version;                        // redis_version
   std::map<std::string, std::string> config;  // CONFIG GET of the managed settings
 
@@ -191,8 +232,40 @@ struct SettleSlot {
   std::string target_id;
 };
 
-using Action = std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate,
-                            Failover, Forget, ConfigSet, SettleSlot, ReplaceNode>;
+// Slots with their keys from their masters to new ones (act::Migrator), the moves of one
+// decision of a scale operation. `node` is the first target (for logs and grouping).
+struct SlotMoveRef {
+  int slot = 0;
+  std::string from;  // names
+  std::string to;
+  auto operator<=>(const SlotMoveRef&) const = default;
+};
+struct MoveSlots {
+  std::string node;
+  std::vector<SlotMoveRef> moves;
+  std::string reason;
+};
+// A node that left the cluster for good (scale-in): it is stopped and its files deleted,
+// only if, on a fresh read right before, it answers as `id`, serves no slot in its own view
+// and no master's view gives `id` a slot.
+struct RetireNode {
+  std::string node;
+  std::string id;
+  std::string reason;
+};
+// Slots whose owner the masters disagree on (or that no master claims although views name
+// an owner), settled toward the master that holds their keys, read fresh: that master takes
+// them (SETSLOT NODE), makes its config epoch the newest (BUMPEPOCH) and every other master
+// is told. When two masters hold keys of one slot nothing is changed (a person decides).
+struct SettleOwner {
+  std::string node;  // the owner most views name: chosen when no master holds a key
+  std::vector<SlotRange> slots;
+  std::string reason;
+};
+
+using Action =
+    std::variant<StartNode, ResetHard, SetConfigEpoch, AddSlots, Meet, Replicate, Failover, Forget,
+                 ConfigSet, SettleSlot, ReplaceNode, MoveSlots, RetireNode, SettleOwner>;
 
 // The node an action is sent to.
 const std::string& ActionNode(const Action& a);
@@ -215,6 +288,18 @@ struct Plan {
   std::vector<Blocker> blockers;
   // Things worth telling that do not stop convergence.
   std::vector<std::string> notes;
+
+  // Slots whose owner the masters' views disagree on in this observation (the reconciler
+  // times them: PassMemory::lasting_disagreements).
+  std::vector<SlotRange> disagreements;
+  // With a resize goal: the goal is reached (no move, failover or retirement is left and the
+  // rest has converged); `final_layout` is then the slots of each master in shard order.
+  bool resize_done = false;
+  std::vector<std::vector<SlotRange>> final_layout;
+  // Slots whose keys are lost (served by no node after the cluster served them, or owned by
+  // an ID that no longer exists): what the blockers name, and what recover-slots may
+  // re-create empty.
+  std::vector<SlotRange> lost;
 
   bool Converged() const { return steps.empty() && waiting.empty() && blockers.empty(); }
   // A stable text form of steps + waiting + blockers (progress detection, `slotkeeper plan`).

@@ -30,9 +30,10 @@ Result<redis::RedisClient*> ClientPool::Get(const Endpoint& ep) {
 
 namespace {
 
-// CLUSTER MYID, CLUSTER NODES, CLUSTER INFO, DBSIZE, INFO server, INFO replication; then one
-// CONFIG GET per managed setting.
-constexpr size_t kFixedCommands = 6;
+// CLUSTER MYID, CLUSTER NODES, CLUSTER INFO, DBSIZE, INFO server, INFO replication, INFO memory,
+// INFO stats; then one CONFIG GET per managed setting. (One INFO per section: Redis before 7.0
+// takes one section per call.)
+constexpr size_t kFixedCommands = 8;
 
 PeerView ToPeer(const redis::NodeEntry& e) {
   PeerView p;
@@ -90,7 +91,11 @@ Status Fill(ObservedNode& n, const std::vector<redis::Reply>& replies,
   SK_ASSIGN_OR_RETURN(n.keys, replies[3].AsInteger());
   SK_ASSIGN_OR_RETURN(std::string server, text(4, "INFO server"));
   SK_ASSIGN_OR_RETURN(std::string replication, text(5, "INFO replication"));
-  auto i = redis::ParseInfo(server + replication);
+  SK_ASSIGN_OR_RETURN(std::string memory, text(6, "INFO memory"));
+  SK_ASSIGN_OR_RETURN(std::string stats, text(7, "INFO stats"));
+  auto i = redis::ParseInfo(server + replication + memory + stats);
+  n.used_memory = std::atoll(StrOf(i, "used_memory").c_str());
+  n.ops_per_sec = std::atoll(StrOf(i, "instantaneous_ops_per_sec").c_str());
   n.version = StrOf(i, "redis_version");
   n.repl.role = StrOf(i, "role");
   n.repl.link_up = StrOf(i, "master_link_status") == "up";
@@ -98,6 +103,10 @@ Status Fill(ObservedNode& n, const std::vector<redis::Reply>& replies,
   n.repl.offset = std::atoll(
       StrOf(i, n.repl.role == "slave" ? "slave_repl_offset" : "master_repl_offset").c_str());
   n.repl.connected_replicas = IntOf(i, "connected_slaves");
+  if (n.repl.role == "slave" && !n.repl.link_up) {
+    const std::string down = StrOf(i, "master_link_down_since_seconds");
+    n.repl.link_down_seconds = down.empty() ? -1 : std::atoll(down.c_str());
+  }
   for (size_t k = 0; k < config_keys.size() && kFixedCommands + k < replies.size(); ++k) {
     const redis::Reply& r = replies[kFixedCommands + k];
     // CONFIG GET answers [name, value], or [] for a name the server does not know.
@@ -144,9 +153,9 @@ ObservedNode ObserveNode(ClientPool& pool, const Target& t,
 
 model::ObservedCluster Observe(ClientPool& pool, const std::vector<Target>& targets,
                                const std::vector<std::string>& config_keys) {
-  std::vector<std::vector<std::string>> cmds = {{"CLUSTER", "MYID"}, {"CLUSTER", "NODES"},
-                                                {"CLUSTER", "INFO"}, {"DBSIZE"},
-                                                {"INFO", "server"},  {"INFO", "replication"}};
+  std::vector<std::vector<std::string>> cmds = {
+      {"CLUSTER", "MYID"}, {"CLUSTER", "NODES"},    {"CLUSTER", "INFO"}, {"DBSIZE"},
+      {"INFO", "server"},  {"INFO", "replication"}, {"INFO", "memory"},  {"INFO", "stats"}};
   for (const std::string& key : config_keys) cmds.push_back({"CONFIG", "GET", key});
   model::ObservedCluster o;
   o.nodes.reserve(targets.size());

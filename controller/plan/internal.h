@@ -15,6 +15,9 @@ struct StepResult {
   std::vector<std::string> waiting;
   std::vector<model::Blocker> blockers;
   std::vector<std::string> notes;
+  bool resize_done = false;
+  std::vector<std::vector<SlotRange>> final_layout;
+  std::vector<SlotRange> lost;
 };
 
 StepResult NextStep(const model::DesiredCluster& d, const model::ObservedCluster& o);
@@ -42,5 +45,35 @@ Ours OurNodes(const model::DesiredCluster& d, const model::ObservedCluster& o);
 
 // Peers a node knows that belong to no cluster of ours (healthy, addressed, unknown id).
 std::vector<const model::PeerView*> ForeignPeers(const model::ObservedNode& n, const Ours& ours);
+
+// A bus link that carries gossip now: connected, and the peer neither failing nor unknown.
+bool Linked(const model::PeerView& p);
+
+// The shards the nodes serve now, by the masters' views (one claimer, else the owner most
+// views name), sorted by their lowest slot. Shards of masters that do not answer stay in.
+std::vector<std::vector<SlotRange>> ViewLayout(const model::ObservedCluster& o);
+
+// Leaving nodes (resize goal) that answer and that no view gives a slot: they only wait to be
+// forgotten and retired, and every other stage leaves them out.
+std::set<std::string> Departing(const model::DesiredCluster& d,
+                                const std::vector<const model::ObservedNode*>& live);
+
+// What every stage but PlanResize plans against while a resize runs: the layout served now,
+// without the departing nodes.
+model::DesiredCluster Held(const model::DesiredCluster& d, const model::ObservedCluster& o,
+                           const std::set<std::string>& departing);
+
+// Slots (not open) whose owner the masters disagree on: claimed by none or by several in
+// their own views, or named differently by their views.
+std::vector<SlotRange> Disagreements(const model::ObservedCluster& o);
+
+// SettleOwner for the disagreements that have lasted (DesiredCluster::memory).
+void PlanOwnership(const model::DesiredCluster& d,
+                   const std::vector<const model::ObservedNode*>& live, StepResult& r);
+
+// The next step of a scale operation, run only when every other stage has converged.
+void PlanResize(const model::DesiredCluster& d, const model::ObservedCluster& o,
+                const std::vector<const model::ObservedNode*>& live,
+                const std::set<std::string>& departing, StepResult& r);
 
 }  // namespace sk::plan::internal

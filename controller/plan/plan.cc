@@ -245,7 +245,17 @@ void PlanSlots(const DesiredCluster& d, const std::vector<const ObservedNode*>& 
                         " can be judged unassigned");
     return;
   }
-  if (d.formed_before && !d.recover_slots) {
+  std::vector<SlotRange> unconsented = free_ranges;
+  if (!d.recover_slots.empty()) {
+    std::vector<bool> outside = free;
+    for (const SlotRange& c : d.recover_slots) {
+      for (int s = std::max(0, c.start); s <= std::min(kSlots - 1, c.end); ++s) outside[s] = false;
+    }
+    unconsented = Intersect({SlotRange{0, kSlots - 1}}, outside);
+  }
+  if (d.formed_before && !unconsented.empty()) {
+    free_ranges = unconsented;
+    r.lost.insert(r.lost.end(), free_ranges.begin(), free_ranges.end());
     r.blockers.push_back(Blocker{
         Code::kFailedPrecondition,
         "slots " + RangesToString(free_ranges) +
@@ -319,7 +329,7 @@ bool SendsTheMeet(const ObservedNode& a, const ObservedNode& b, size_t i, size_t
 // joined, a node learns a master's slots only from that master's next PING (a handshake
 // carries none), which can take up to node-timeout/2: a MEET from the master to the node
 // delivers them at once (the receiver updates the slots of a known sender).
-void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*>& all,
+void PlanMembership(const DesiredCluster& d, const std::vector<const ObservedNode*>& all,
                     StepResult& r) {
   // Nodes still starting are met once they answer.
   std::vector<const ObservedNode*> live;
@@ -386,6 +396,25 @@ void PlanMembership(const DesiredCluster&, const std::vector<const ObservedNode*
         }
         continue;
       }
+      // a knows b where it is: is the link up? A node without a live link to a peer gets no
+      // gossip from it (its slots, its config epoch): re-met a few times, then reported.
+      if (!internal::Linked(*a_b)) {
+        const auto key = std::make_pair(a.name, b.name);
+        auto sent_it = d.memory.meets.find(key);
+        const int sent = sent_it == d.memory.meets.end() ? 0 : sent_it->second;
+        if (a_shaking || d.memory.recent_meets.count(key)) {
+          r.waiting.push_back(a.name + " has no link to " + b.name + " yet");
+        } else if (sent >= model::kMaxMeetAttempts) {
+          r.waiting.push_back(
+              a.name + " has no bus link to " + b.name + " after " + std::to_string(sent) +
+              " CLUSTER MEETs, which are not sent again: " + "check that " + b.name +
+              "'s bus port " + std::to_string(b.ep.BusPort()) + " is reachable from " + a.name);
+        } else {
+          r.actions.push_back(model::Meet{a.name, b.ep, a.name + " has no link to " + b.name});
+          r.waiting.push_back(a.name + " has no link to " + b.name + " yet");
+        }
+        continue;
+      }
       // a knows b: does a see b's role? A replica's new master is learnt, like slots, only
       // from its next PING; until then its master ignores a manual failover from it.
       if (!b.IsMaster()) {
@@ -445,7 +474,13 @@ void PlanReplicas(const DesiredCluster& d, const std::vector<const ObservedNode*
         members[it->second].push_back(n);
         continue;
       }
-      // A replica of a master that serves no shard of ours: reusable.
+      // A replica of a master that no view gives a slot: reusable. A replica of a master that
+      // serves slots but does not answer now keeps its place (it is that shard's copy).
+      bool master_serves = std::any_of(live.begin(), live.end(), [&](const ObservedNode* v) {
+        const PeerView* p = v->PeerById(master);
+        return p && p->master && !p->slots.empty();
+      });
+      if (master_serves) continue;
       candidates.push_back({n->name, n->host});
       candidate_nodes.push_back(n);
     } else if (IsEmptyMaster(*n)) {
@@ -535,12 +570,24 @@ std::string KnownId(const DesiredCluster& d, const ObservedNode& n) {
   return it == d.node_ids.end() ? std::string() : it->second;
 }
 
+// A replica that holds a current copy of its master's data: it completed its sync (not in a
+// first full sync, which Redis reports as a link that never went up) and its link went down
+// only just now, when the master's process exited. Only such a replica may take over: an
+// empty or stale one would become master and the old master would then sync from it, which
+// drops the shard's data.
+bool HasFreshCopy(const DesiredCluster& d, const ObservedNode& c) {
+  if (c.repl.sync_in_progress || c.repl.offset <= 0) return false;
+  if (c.repl.link_up) return true;
+  return c.repl.link_down_seconds >= 0 && c.repl.link_down_seconds <= d.takeover_max_link_down_s;
+}
+
 // Nodes whose process the provider saw exit. A master with a replica is not restarted
 // before that replica took over: restarted first, it would serve again with an AOF up to a
 // second behind its replica, which would then resync from it and lose those writes. The
 // provider's word that the process is gone makes CLUSTER FAILOVER TAKEOVER safe (no vote:
 // the old master cannot answer anyway), which also skips node-timeout and the election.
-// The replica with the largest replication offset has the most of the master's writes.
+// The replica with the largest replication offset has the most of the master's writes; a
+// master whose replicas have no fresh copy (HasFreshCopy) is restarted instead.
 void PlanDead(const DesiredCluster& d, const ObservedCluster& o,
               const std::vector<const ObservedNode*>& live, StepResult& r) {
   for (const ObservedNode& n : o.nodes) {
@@ -558,7 +605,7 @@ void PlanDead(const DesiredCluster& d, const ObservedCluster& o,
     const ObservedNode* best = nullptr;
     if (!id.empty() && say_master * 2 > masters) {
       for (const ObservedNode* c : live) {
-        if (c->starting || c->MasterId() != id) continue;
+        if (c->starting || c->MasterId() != id || !HasFreshCopy(d, *c)) continue;
         if (!best || c->repl.offset > best->repl.offset) best = c;
       }
     }
@@ -622,7 +669,17 @@ void PlanGhosts(const DesiredCluster& d, const std::vector<const ObservedNode*>&
     }
   }
   for (const std::string& g : ghosts) {
-    if (ghost_slots.count(g) && !d.recover_slots) {
+    bool consented = !d.recover_slots.empty() && ghost_slots.count(g);
+    if (consented) {
+      std::vector<bool> ok = internal::SlotBits(d.recover_slots);
+      for (const SlotRange& sr : ghost_slots[g]) {
+        for (int s = std::max(0, sr.start); s <= std::min(kSlots - 1, sr.end); ++s) {
+          consented = consented && ok[s];
+        }
+      }
+    }
+    if (ghost_slots.count(g) && !consented) {
+      r.lost.insert(r.lost.end(), ghost_slots[g].begin(), ghost_slots[g].end());
       r.blockers.push_back(Blocker{
           Code::kFailedPrecondition,
           "slots " + RangesToString(NormalizeRanges(ghost_slots[g])) + " belong to node " +
@@ -725,9 +782,17 @@ void Append(std::vector<T>& to, std::vector<T>&& from) {
 
 namespace internal {
 
-StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
+StepResult NextStep(const DesiredCluster& full, const ObservedCluster& o) {
   StepResult r;
-  std::vector<const ObservedNode*> live = LiveNodes(o);
+  std::vector<const ObservedNode*> all_live = LiveNodes(o);
+  // While a scale operation runs, every stage but PlanResize plans against the layout served
+  // now and leaves out the leaving nodes that are drained already (internal.h).
+  const std::set<std::string> departing = Departing(full, all_live);
+  const DesiredCluster d = full.resize ? Held(full, o, departing) : full;
+  std::vector<const ObservedNode*> live;
+  for (const ObservedNode* n : all_live) {
+    if (!departing.count(n->name)) live.push_back(n);
+  }
   CollectWaits(d, o, live, r);
   // Dead processes first: promote, restart. Then look again.
   PlanDead(d, o, live, r);
@@ -741,23 +806,24 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
 
   // Each later stage runs only when the earlier ones have nothing to do.
   StepResult dup;
-  PlanDuplicates(live, dup);
+  PlanDuplicates(all_live, dup);
   if (!dup.actions.empty() || !dup.blockers.empty()) {
     Append(r.actions, std::move(dup.actions));
     Append(r.blockers, std::move(dup.blockers));
     return r;
   }
-  PlanForeign(d, o, live, r);
+  PlanForeign(full, o, all_live, r);
   if (!r.blockers.empty()) {
     r.actions.clear();
     return r;
   }
   // Slots come alone (SET-CONFIG-EPOCH must precede every MEET); joining, replicas and
-  // settings are independent of each other and share a step.
+  // settings are independent of each other and share a step, and so is settling the owner of
+  // slots the views have disagreed on for long (by direct commands, not gossip).
   using Stage =
       void (*)(const DesiredCluster&, const std::vector<const ObservedNode*>&, StepResult&);
   const std::vector<std::vector<Stage>> groups = {
-      {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig}};
+      {PlanSlots}, {PlanMembership, PlanGhosts, PlanReplicas, PlanConfig, PlanOwnership}};
   // Open slots first, alone: a slot is settled before anything else builds on its owner.
   StepResult open;
   PlanOpenSlots(d, o, live, open);
@@ -774,6 +840,7 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
       Append(r.waiting, std::move(part.waiting));
       Append(r.notes, std::move(part.notes));
       Append(r.blockers, std::move(part.blockers));
+      Append(r.lost, std::move(part.lost));
       Append(actions, std::move(part.actions));
     }
     if (!r.blockers.empty()) {
@@ -784,6 +851,17 @@ StepResult NextStep(const DesiredCluster& d, const ObservedCluster& o) {
       Append(r.actions, KeepSyncDelayLow(std::move(actions)));
       return r;
     }
+  }
+  // A scale operation takes its next step only from a calm cluster.
+  if (full.resize && r.waiting.empty()) {
+    StepResult step;
+    PlanResize(full, o, live, departing, step);
+    Append(r.waiting, std::move(step.waiting));
+    Append(r.blockers, std::move(step.blockers));
+    Append(r.actions, std::move(step.actions));
+    r.resize_done = step.resize_done;
+    r.final_layout = std::move(step.final_layout);
+    if (!r.blockers.empty()) r.actions.clear();
   }
   return r;
 }
@@ -830,6 +908,27 @@ std::vector<model::SettleSlot> FindOpenSlots(const ObservedCluster& o,
   return out;
 }
 
+std::vector<std::vector<SlotRange>> ServedLayout(const ObservedCluster& observed) {
+  return internal::ViewLayout(observed);
+}
+
+std::vector<SlotRange> UnclaimedSlots(const ObservedCluster& observed) {
+  std::vector<bool> free(kSlots, true);
+  for (const ObservedNode& n : observed.nodes) {
+    if (!n.reachable || n.starting || n.synthetic || !n.IsMaster()) continue;
+    for (const SlotRange& r : n.OwnSlots()) {
+      for (int s = std::max(0, r.start); s <= std::min(kSlots - 1, r.end); ++s) free[s] = false;
+    }
+  }
+  return Intersect({SlotRange{0, kSlots - 1}}, free);
+}
+
+std::vector<SlotRange> UnservedSlots(const ObservedCluster& observed) {
+  std::vector<const ObservedNode*> live = LiveNodes(observed);
+  if (live.empty()) return {};
+  return Intersect({SlotRange{0, kSlots - 1}}, UnassignedEverywhere(live));
+}
+
 model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& observed,
                      const PlanOptions& opts) {
   model::Plan plan;
@@ -837,6 +936,10 @@ model::Plan MakePlan(const DesiredCluster& desired, const ObservedCluster& obser
   plan.waiting = std::move(first.waiting);
   plan.blockers = std::move(first.blockers);
   plan.notes = std::move(first.notes);
+  plan.disagreements = internal::Disagreements(observed);
+  plan.resize_done = first.resize_done;
+  plan.lost = NormalizeRanges(first.lost);
+  plan.final_layout = std::move(first.final_layout);
   std::sort(plan.waiting.begin(), plan.waiting.end());
   plan.waiting.erase(std::unique(plan.waiting.begin(), plan.waiting.end()), plan.waiting.end());
   if (first.actions.empty() || !plan.blockers.empty()) return plan;

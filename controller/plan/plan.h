@@ -52,6 +52,15 @@ struct ClassifiedNode {
 std::vector<model::SettleSlot> FindOpenSlots(const model::ObservedCluster& observed,
                                              std::vector<std::string>* stuck = nullptr);
 
+// The shards the nodes serve now, by the masters' views (a failed scale operation keeps it).
+std::vector<std::vector<SlotRange>> ServedLayout(const model::ObservedCluster& observed);
+
+// Slots that no answering node's view assigns to anyone (none when no node answers).
+std::vector<SlotRange> UnservedSlots(const model::ObservedCluster& observed);
+
+// Slots that no answering master claims in its own view (served by nobody now).
+std::vector<SlotRange> UnclaimedSlots(const model::ObservedCluster& observed);
+
 // How each observed node looks from this cluster's point of view.
 std::vector<ClassifiedNode> Classify(const model::DesiredCluster& desired,
                                      const model::ObservedCluster& observed);

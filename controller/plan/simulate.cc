@@ -1,5 +1,6 @@
 // The optimistic effects of a step (dry-run planning) and node classification.
 #include <algorithm>
+#include <map>
 #include <type_traits>
 
 #include "controller/plan/internal.h"
@@ -7,6 +8,7 @@
 
 namespace sk::plan {
 
+using internal::SlotBits;
 using model::ObservedCluster;
 using model::ObservedNode;
 using model::PeerView;
@@ -63,7 +65,40 @@ void Broadcast(ObservedCluster& o, ObservedNode& n) {
   }
 }
 
+// Slots change owner (the moves of a scale operation), as every view will see it.
+void MoveSlotsIn(ObservedCluster& o, const model::MoveSlots& a) {
+  std::map<std::string, std::vector<int>> gone, got;
+  for (const model::SlotMoveRef& m : a.moves) {
+    gone[m.from].push_back(m.slot);
+    got[m.to].push_back(m.slot);
+  }
+  for (ObservedNode& node : o.nodes) {
+    PeerView* self = SelfOf(node);
+    std::vector<bool> bits = SlotBits(self->slots);
+    for (int s : gone[node.name]) bits[s] = false;
+    for (int s : got[node.name]) bits[s] = true;
+    std::vector<int> slots;
+    for (int s = 0; s < kSlots; ++s) {
+      if (bits[s]) slots.push_back(s);
+    }
+    self->slots = RangesFromSlots(std::move(slots));
+    if (gone.count(node.name) && self->slots.empty()) node.keys = 0;
+  }
+  for (ObservedNode& node : o.nodes) Broadcast(o, node);
+}
+
 void Apply(ObservedCluster& o, const model::Action& action) {
+  if (const auto* move = std::get_if<model::MoveSlots>(&action)) {
+    MoveSlotsIn(o, *move);
+    return;
+  }
+  if (const auto* retire = std::get_if<model::RetireNode>(&action)) {
+    std::erase_if(o.nodes, [&](const ObservedNode& x) { return x.name == retire->node; });
+    for (ObservedNode& viewer : o.nodes) {
+      std::erase_if(viewer.peers, [&](const PeerView& p) { return p.id == retire->id; });
+    }
+    return;
+  }
   ObservedNode* n = FindByName(o, model::ActionNode(action));
   if (!n) return;
   std::visit(

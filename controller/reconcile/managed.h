@@ -17,27 +17,25 @@
 
 namespace sk::reconcile {
 
-// A scale operation's record in the cluster's state dir, kept until it succeeds.
-inline constexpr char kOperationFile[] = "operation.json";
-
 struct ClusterManager::Managed {
-  ClusterSpec spec;
-  long long generation = 1;
+  // Set once by Start, read-only afterwards (the provider is never replaced).
+  std::string name;
   std::optional<std::string> password;
   std::unique_ptr<NodeProvider> provider;
   std::unique_ptr<Reconciler> rec;
-  std::atomic<bool> stop{false};  // for good: shutdown, delete
-  std::atomic<bool> halt{false};  // the worker's loop: stop, or pause for an operation
-  std::thread starter;            // starts the nodes
-  std::thread worker;             // reconciles
-  std::thread op_thread;          // a scale operation
-  std::mutex life_mu;             // starting and joining `worker`
-  bool first_done = false;        // the first Converge has been reported
-  std::string create_op;
+  bool created = false;  // this run created the cluster's state (a new cluster)
+  // Guarded by the manager's mu_.
+  ClusterSpec spec;
+  long long generation = 1;
   // The slot layout after a reshard, per shard in master order ({} = the spec's arithmetic).
   std::vector<std::vector<SlotRange>> layout;
-  std::atomic<long long> slots_migrated{0};
-  std::atomic<long long> keys_migrated{0};
+  std::optional<OperationRecord> scaling;  // the scale operation in progress (operation.json)
+  // One change (Replace, Scale, Failover, RecoverSlots, Delete) at a time is being handed
+  // over; the operation itself is reserved in the registry.
+  std::mutex change_mu;
+  std::atomic<bool> stop{false};
+  std::thread starter;  // starts the nodes
+  std::thread worker;   // reconciles
 };
 
 }  // namespace sk::reconcile

@@ -4,76 +4,34 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include <set>
 
 #include "api/codec/spec_codec.h"
+#include "api/codec/status_codec.h"
 #include "api/types/files.h"
+#include "controller/plan/plan.h"
 #include "controller/reconcile/managed.h"
-#include "controller/reconcile/state_store.h"
+#include "controller/reconcile/metrics_text.h"
 #include "controller/reconcile/status_builder.h"
 
 namespace sk::reconcile {
 
-using Clock = std::chrono::steady_clock;
-
 namespace {
-
-// When an operation started, from its RFC 3339 start time.
-std::chrono::system_clock::time_point StartedAt(const Operation& op) {
-  std::tm tm{};
-  int ms = 0;
-  std::sscanf(op.started_at.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-              &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);
-}
-
-long long NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A topology change (masters, replicas, slot split) needs moving slots between masters.
 bool SameTopology(const ClusterSpec& a, const ClusterSpec& b) {
   return a.masters == b.masters && a.replicas_per_master == b.replicas_per_master &&
-         a.slots.weights == b.slots.weights && a.slots.ranges == b.slots.ranges &&
-         a.local.bind == b.local.bind && a.local.base_port == b.local.base_port &&
-         a.local.data_dir == b.local.data_dir;
+         a.slots.weights == b.slots.weights && a.slots.ranges == b.slots.ranges;
 }
 
-std::string Label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+bool SameNodesPlace(const ClusterSpec& a, const ClusterSpec& b) {
+  return a.local.bind == b.local.bind && a.local.base_port == b.local.base_port &&
+         a.local.data_dir == b.local.data_dir && a.hosts.size() == b.hosts.size();
 }
 
-std::vector<std::vector<SlotRange>> LayoutFromJson(const nlohmann::json& j) {
-  std::vector<std::vector<SlotRange>> layout;
-  if (!j.contains("layout")) return layout;
-  for (const auto& shard : j.at("layout")) {
-    std::vector<SlotRange> ranges;
-    for (const auto& r : shard) ranges.push_back({r.at(0).get<int>(), r.at(1).get<int>()});
-    layout.push_back(std::move(ranges));
-  }
-  return layout;
-}
-
-}  // namespace
-
-// The nodes of both specs: the indices of a local cluster's nodes are a prefix of a bigger
-// one's, so the spec with more nodes declares them all.
+// The spec whose nodes include both specs' nodes, for a provider that must run them all while
+// a scale operation goes from one to the other. Local mode names node i "<name>-i" on
+// basePort+i, so the spec with more nodes declares every node of the other.
 ClusterSpec UnionSpecOf(const ClusterSpec& from, const ClusterSpec& to) {
   ClusterSpec u = to;
   if (from.NodeCount() > to.NodeCount()) {
@@ -84,104 +42,217 @@ ClusterSpec UnionSpecOf(const ClusterSpec& from, const ClusterSpec& to) {
   return u;
 }
 
-Status ClusterManager::StartPersisted(const ClusterSpec& spec, const nlohmann::json& j) {
-  long long generation = j.value("generation", 1LL);
-  auto layout = LayoutFromJson(j);
-  std::string dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
-  auto op_text = ReadFile(dir + "/" + kOperationFile);
-  if (!op_text.ok()) return Start(spec, generation, false, nullptr, layout);
-  // A scale operation was interrupted (the daemon was stopped or killed): carry on.
-  nlohmann::json op = nlohmann::json::parse(*op_text);
-  auto from = codec::ParseSpec(op.at("from").dump());
-  if (!from.ok() || op.value("generation", 0LL) != generation) {
-    spdlog::warn("cluster={} ignoring {}: it does not match spec generation {}", spec.name,
-                 kOperationFile, generation);
-    return Start(spec, generation, false, nullptr, layout);
-  }
-  ClusterSpec nodes = UnionSpecOf(*from, spec);
-  SK_TRY(Start(spec, generation, false, &nodes, layout));
-  auto m = Find(spec.name);
-  if (!m) return Internal("cluster " + spec.name + " vanished");
-  Operation o = NewOperation(spec.name, "scale");
-  spdlog::info("cluster={} resuming the interrupted scale operation as {}", spec.name, o.id);
-  StartResize(m, *from, generation, o.id);
-  return Status::Ok();
-}
+}  // namespace
 
 ClusterManager::ClusterManager(ManagerHooks hooks, ManagerOptions opts)
-    : hooks_(std::move(hooks)), opts_(std::move(opts)) {}
+    : hooks_(std::move(hooks)),
+      opts_(std::move(opts)),
+      clock_(opts_.clock ? *opts_.clock : RealClock::Get()) {}
 
 ClusterManager::~ClusterManager() { Shutdown(); }
 
-void ClusterManager::Shutdown() {
-  std::map<std::string, std::shared_ptr<Managed>> all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    all.swap(clusters_);
-  }
-  // Every cluster is told first, then waited for: they stop in parallel.
-  for (auto& [name, m] : all) SignalStop(*m);
-  for (auto& [name, m] : all) JoinThreads(*m);
+std::string ClusterManager::Now() const {
+  return Rfc3339(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
+          .count());
 }
 
-void ClusterManager::SignalStop(Managed& m) {
-  m.stop = true;
-  m.halt = true;
-  m.provider->Cancel();
-  m.rec->Wake();
+StateStore ClusterManager::StoreOf(const std::string& name) const {
+  return StateStore(StateStore::ClusterDir(opts_.state_dir, name));
 }
 
-void ClusterManager::JoinThreads(Managed& m) {
-  if (m.op_thread.joinable()) m.op_thread.join();
-  if (m.starter.joinable()) m.starter.join();
-  std::lock_guard<std::mutex> life(m.life_mu);
-  if (m.worker.joinable()) m.worker.join();
+std::shared_ptr<ClusterManager::Managed> ClusterManager::Find(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second;
 }
 
 void ClusterManager::StopThreads(Managed& m) {
-  SignalStop(m);
-  JoinThreads(m);
+  m.stop = true;
+  m.provider->Cancel();
+  if (m.rec) m.rec->Wake();
+  if (m.starter.joinable()) m.starter.join();
+  if (m.worker.joinable()) m.worker.join();
 }
 
-std::optional<Error> ClusterManager::Busy(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [id, op] : operations_) {
-    if (op.cluster == name && op.state == "running" && op.kind != "create") {
-      return Aborted("operation " + id + " (" + op.kind + ") is still running on " + name);
-    }
-  }
-  return std::nullopt;
-}
-
-void ClusterManager::Abandon(const std::string& name) {
-  std::shared_ptr<Managed> m;
+void ClusterManager::Shutdown() {
+  std::map<std::string, std::shared_ptr<Managed>> all;
+  std::vector<std::thread> reapers;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = clusters_.find(name);
-    if (it == clusters_.end()) return;
-    m = it->second;
-    clusters_.erase(it);
+    all.swap(clusters_);
+    reapers.swap(reapers_);
   }
-  StopThreads(*m);
-  m->provider->StopStartedThisRun();
-  (void)RemoveTree(StateStore::ClusterDir(opts_.state_dir, name) + "/spec.json");
+  // Every cluster is told first, then waited for: they stop in parallel.
+  for (auto& [name, m] : all) {
+    m->stop = true;
+    m->provider->Cancel();
+    m->rec->Wake();
+  }
+  for (auto& [name, m] : all) {
+    StopThreads(*m);
+    ops_.FinishAll(name,
+                   Aborted("the daemon stopped; an interrupted scale operation resumes at its "
+                           "next start"),
+                   Now());
+  }
+  for (std::thread& t : reapers) t.join();
 }
 
-Status ClusterManager::Persist(const ClusterSpec& spec, long long generation,
-                               const std::vector<std::vector<SlotRange>>& layout) const {
-  nlohmann::json j = {{"generation", generation},
-                      {"spec", nlohmann::json::parse(codec::SpecToJson(spec))}};
-  if (!layout.empty()) {
-    nlohmann::json shards = nlohmann::json::array();
-    for (const auto& ranges : layout) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const SlotRange& r : ranges) list.push_back({r.start, r.end});
-      shards.push_back(list);
+model::DesiredCluster ClusterManager::DesiredFor(const Managed& m, const ClusterSpec& spec) const {
+  model::DesiredCluster d = hooks_.desired(spec, m.provider->Nodes());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (m.layout.size() == d.shard_slots.size()) d.shard_slots = m.layout;
+  return d;
+}
+
+model::DesiredCluster ClusterManager::ResizeDesired(const Managed& m, const ClusterSpec& to,
+                                                    const std::vector<std::string>& retired) const {
+  model::DesiredCluster d = hooks_.desired(to, m.provider->Nodes());
+  std::vector<std::string> names = hooks_.node_names(to);
+  std::set<std::string> staying(names.begin(), names.end());
+  model::ResizeGoal goal{to.masters, to.slots.weights, to.slots.ranges, {}};
+  for (const model::DesiredNode& n : d.nodes) {
+    if (!staying.count(n.name) &&
+        std::find(retired.begin(), retired.end(), n.name) == retired.end()) {
+      goal.leaving.push_back(n.name);
     }
-    j["layout"] = shards;
   }
-  StateStore store(StateStore::ClusterDir(opts_.state_dir, spec.name));
-  return store.SaveFile("spec.json", j.dump(2) + "\n");
+  d.resize = std::move(goal);
+  return d;
+}
+
+Status ClusterManager::Start(const SpecRecord& rec, bool created,
+                             const std::optional<OperationRecord>& resume) {
+  const std::string name = rec.spec.name;
+  {
+    // The name is taken before anything is touched: a second create of the same cluster is
+    // refused without rewriting the first one's files.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (clusters_.count(name)) return AlreadyExists("cluster " + name + " already exists");
+    if (busy_names_.count(name)) {
+      return Aborted("cluster " + name + " is being set up or deleted; try again shortly");
+    }
+    busy_names_.insert(name);
+  }
+  auto release = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_names_.erase(name);
+  };
+  auto m = std::make_shared<Managed>();
+  m->name = name;
+  m->spec = rec.spec;
+  m->generation = rec.generation;
+  m->created = created;
+  m->scaling = resume;
+  if (static_cast<int>(rec.layout.size()) == rec.spec.masters || resume) m->layout = rec.layout;
+  Result<std::optional<std::string>> pw = hooks_.password(rec.spec);
+  if (!pw.ok()) {
+    release();
+    return std::move(pw).error();
+  }
+  m->password = *pw;
+  // A resumed scale operation runs the nodes it started from and those of its goal; the ones
+  // it retired already stay gone.
+  const ClusterSpec nodes_spec = resume ? UnionSpecOf(resume->from, rec.spec) : rec.spec;
+  m->provider = hooks_.make_provider(nodes_spec, m->password);
+  if (resume) {
+    for (const std::string& gone : resume->retired) (void)m->provider->RetireNode(gone);
+  }
+  Status st = m->provider->Prepare();
+  if (st.ok() && created) st = StoreOf(name).SaveSpec(rec);
+  if (!st.ok()) {
+    release();
+    return st;
+  }
+  Options ropts;
+  ropts.client = opts_.client;
+  if (m->password) {
+    ropts.client.password = Redacted<std::string>(*m->password);
+    ropts.client.has_password = true;
+  }
+  ropts.state_dir = StateStore::ClusterDir(opts_.state_dir, name);
+  ropts.generation = rec.generation;
+  ropts.node_timeout_ms = rec.spec.redis.node_timeout_ms;
+  ropts.clock = &clock_;
+  ReconcilerHooks rh;
+  Managed* raw = m.get();
+  rh.on_operation_end = [this, raw](const OperationEnd& end) { OnOperationEnd(*raw, end); };
+  rh.on_retired = [this, raw](const std::string& node) { OnRetired(*raw, node); };
+  model::DesiredCluster desired =
+      resume ? ResizeDesired(*m, rec.spec, resume->retired) : DesiredFor(*m, rec.spec);
+  m->rec = std::make_unique<Reconciler>(std::move(desired), *m->provider, ops_, ropts, rh);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    clusters_[name] = m;
+    busy_names_.erase(name);
+  }
+  if (resume) {
+    auto op = ops_.Reserve(name, OperationKind::kScale, Now());
+    if (op.ok()) {
+      spdlog::info("cluster={} resuming the interrupted scale operation from {}x{} as {}", name,
+                   resume->from.masters, resume->from.replicas_per_master, op->id);
+      m->rec->Follow({op->id, OperationKind::kScale, rec.generation});
+    }
+  }
+  const std::chrono::milliseconds ready(10000 + 100 * nodes_spec.NodeCount());
+  m->starter = std::thread([this, m, name, ready] {
+    Status started = m->provider->Start();
+    if (started.ok()) started = m->provider->WaitReady(ready);
+    if (started.ok()) {
+      auto nodes = m->provider->Nodes();
+      long adopted =
+          std::count_if(nodes.begin(), nodes.end(), [](const NodeRuntime& n) { return n.adopted; });
+      spdlog::info("cluster={} {} nodes: {} started, {} adopted", name, nodes.size(),
+                   static_cast<long>(nodes.size()) - adopted, adopted);
+      return;
+    }
+    if (m->stop.load()) return;
+    spdlog::error("cluster={} {}", name, started.error().message());
+    if (hooks_.on_start_failed) hooks_.on_start_failed(name, started);
+  });
+  m->worker = std::thread([m] { m->rec->Run(m->stop); });
+  return Status::Ok();
+}
+
+void ClusterManager::OnOperationEnd(Managed& m, const OperationEnd& end) {
+  if (end.op.kind == OperationKind::kCreate) {
+    if (hooks_.on_first_converge) hooks_.on_first_converge(m.name, end.result, m.created);
+    return;
+  }
+  if (end.op.kind != OperationKind::kScale) return;
+  SpecRecord rec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    m.layout = end.layout;
+    if (end.result.ok()) m.scaling.reset();
+    rec = {m.spec, m.generation, m.layout};
+  }
+  StateStore store = StoreOf(m.name);
+  if (Status st = store.SaveSpec(rec); !st.ok()) {
+    spdlog::error("cluster={} cannot persist the new layout: {}", m.name, st.error().message());
+  }
+  if (!end.result.ok()) return;  // operation.json stays: the next start tries again
+  (void)store.RemoveFile("operation.json");
+  (void)store.RemoveFile("migration.json");
+  // The provider runs exactly the spec's nodes from now on (the leaving ones are retired).
+  if (Status st = m.provider->Reconfigure(rec.spec); !st.ok()) {
+    spdlog::warn("cluster={} {}", m.name, st.error().message());
+  }
+}
+
+void ClusterManager::OnRetired(Managed& m, const std::string& node) {
+  std::optional<OperationRecord> rec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!m.scaling) return;
+    m.scaling->retired.push_back(node);
+    rec = m.scaling;
+  }
+  if (Status st = StoreOf(m.name).SaveOperation(*rec); !st.ok()) {
+    spdlog::warn("cluster={} cannot record that {} was retired: {}", m.name, node,
+                 st.error().message());
+  }
 }
 
 std::vector<Error> ClusterManager::Load() {
@@ -195,179 +266,31 @@ std::vector<Error> ClusterManager::Load() {
     if (n != "." && n != "..") names.push_back(n);
   }
   ::closedir(dir);
+  std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
-    auto text = ReadFile(root + "/" + name + "/spec.json");
-    if (!text.ok()) continue;  // a status-only dir (e.g. from `up`): not managed here
-    try {
-      nlohmann::json j = nlohmann::json::parse(*text);
-      auto spec = codec::ParseSpec(j.at("spec").dump());
-      if (!spec.ok()) {
-        problems.push_back(std::move(spec).error().Wrap("cluster " + name));
-        continue;
-      }
-      Status st = StartPersisted(*spec, j);
-      if (!st.ok()) problems.push_back(std::move(st).error().Wrap("cluster " + name));
-    } catch (const std::exception& e) {
-      problems.push_back(Internal("cluster " + name + ": spec.json is corrupt: " + e.what()));
+    StateStore store = StoreOf(name);
+    auto rec = store.LoadSpec();
+    if (!rec.ok()) {
+      problems.push_back(std::move(rec).error().Wrap("cluster " + name));
+      continue;
     }
+    if (!*rec) continue;  // a status-only dir: not managed here
+    auto op = store.LoadOperation();
+    std::optional<OperationRecord> resume;
+    if (op.ok() && *op && (*op)->generation == (*rec)->generation) resume = **op;
+    Status st = Start(**rec, false, resume);
+    if (!st.ok()) problems.push_back(std::move(st).error().Wrap("cluster " + name));
   }
   return problems;
 }
 
-std::shared_ptr<ClusterManager::Managed> ClusterManager::Find(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = clusters_.find(name);
-  return it == clusters_.end() ? nullptr : it->second;
-}
-
-Status ClusterManager::Start(const ClusterSpec& spec, long long generation, bool persist,
-                             const ClusterSpec* nodes_spec,
-                             std::vector<std::vector<SlotRange>> layout) {
-  if (!spec.hosts.empty()) {
-    return FailedPrecondition(
-        "spec.hosts: multi-host agents are not available in this version "
-        "yet; use spec.local");
-  }
-  auto m = std::make_shared<Managed>();
-  m->spec = spec;
-  m->generation = generation;
-  if (static_cast<int>(layout.size()) == spec.masters) m->layout = std::move(layout);
-  SK_ASSIGN_OR_RETURN(m->password, hooks_.password(spec));
-  m->provider = hooks_.make_provider(nodes_spec ? *nodes_spec : spec, m->password);
-  SK_TRY(m->provider->Prepare());
-  if (persist) SK_TRY(Persist(spec, generation, m->layout));
-  Options ropts;
-  ropts.client = opts_.client;
-  if (m->password) {
-    ropts.client.password = Redacted<std::string>(*m->password);
-    ropts.client.has_password = true;
-  }
-  ropts.state_dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
-  ropts.generation = generation;
-  m->rec = std::make_unique<Reconciler>(DesiredFor(*m, spec), *m->provider, ropts);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (clusters_.count(spec.name)) return AlreadyExists("cluster " + spec.name + " exists");
-    clusters_[spec.name] = m;
-  }
-  const std::string name = spec.name;
-  const std::chrono::milliseconds ready(10000 + 100 * spec.NodeCount());
-  m->starter = std::thread([this, m, name, ready] {
-    Status st = m->provider->Start();
-    if (st.ok()) st = m->provider->WaitReady(ready);
-    if (st.ok()) {
-      auto nodes = m->provider->Nodes();
-      long adopted =
-          std::count_if(nodes.begin(), nodes.end(), [](const NodeRuntime& n) { return n.adopted; });
-      spdlog::info("cluster={} {} nodes: {} started, {} adopted", name, nodes.size(),
-                   static_cast<long>(nodes.size()) - adopted, adopted);
-      return;
-    }
-    if (m->stop.load()) return;
-    spdlog::error("cluster={} {}", name, st.error().message());
-    if (hooks_.on_start_failed) hooks_.on_start_failed(name, st);
-  });
-  Resume(m);
-  return Status::Ok();
-}
-
-model::DesiredCluster ClusterManager::DesiredFor(const Managed& m, const ClusterSpec& spec) const {
-  model::DesiredCluster d = hooks_.desired(spec, m.provider->Nodes());
-  if (m.layout.size() == d.shard_slots.size()) d.shard_slots = m.layout;
-  return d;
-}
-
-void ClusterManager::Pause(Managed& m) {
-  std::lock_guard<std::mutex> life(m.life_mu);
-  m.halt = true;
-  m.rec->Wake();
-  if (m.worker.joinable()) m.worker.join();
-}
-
-void ClusterManager::Resume(const std::shared_ptr<Managed>& m) {
-  std::lock_guard<std::mutex> life(m->life_mu);
-  if (m->stop.load() || m->worker.joinable()) return;
-  m->halt = false;
-  m->worker = std::thread([this, m] { Run(m); });
-}
-
-void ClusterManager::Run(std::shared_ptr<Managed> m) {
-  const std::string name = m->spec.name;  // names never change
-  if (!m->first_done) {
-    Status first = m->rec->Converge(m->halt);
-    if (m->halt.load()) return;  // paused before the first result: the next Run reports it
-    m->first_done = true;
-    if (!m->create_op.empty()) FinishOperation(m->create_op, first);
-    if (hooks_.on_first_converge) hooks_.on_first_converge(name, first);
-    if (!first.ok()) spdlog::error("cluster={} {}", name, first.error().message());
-  }
-  // A daemon keeps at it: a blocker may be lifted by a person, a stall may pass.
-  m->rec->Run(m->halt);
-}
-
-std::pair<ClusterSpec, long long> ClusterManager::SpecOf(const Managed& m) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return {m.spec, m.generation};
-}
-
-Operation ClusterManager::NewOperation(const std::string& cluster, const std::string& kind) {
-  std::lock_guard<std::mutex> lock(mu_);
-  char id[32];
-  std::snprintf(id, sizeof id, "op-%06lld", next_op_++);
-  Operation op{id, cluster, kind, "running", 0, 0, 0, 0, Rfc3339(NowMs()), "", ""};
-  operations_[op.id] = op;
-  return op;
-}
-
-void ClusterManager::FinishOperation(const std::string& id, const Status& result) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = operations_.find(id);
-  if (it == operations_.end() || it->second.state != "running") return;
-  it->second.state = result.ok() ? "succeeded" : "failed";
-  it->second.progress = result.ok() ? 1 : it->second.progress;
-  it->second.finished_at = Rfc3339(NowMs());
-  if (!result.ok()) it->second.error = result.error().message();
-}
-
-std::vector<ClusterSummary> ClusterManager::List() const {
-  std::vector<std::shared_ptr<Managed>> all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [n, m] : clusters_) all.push_back(m);
-  }
-  std::vector<ClusterSummary> out;
-  for (const auto& m : all) {
-    auto [spec, generation] = SpecOf(*m);
-    out.push_back({spec.name, m->rec->Snapshot().phase, generation});
-  }
-  return out;
-}
-
-Result<ClusterRecord> ClusterManager::Get(const std::string& name) const {
-  auto m = Find(name);
-  if (!m) return NotFound("cluster " + name + " is not managed here");
-  auto [spec, generation] = SpecOf(*m);
-  ClusterRecord r{spec, generation, m->rec->Snapshot(), std::nullopt};
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [id, op] : operations_) {
-    if (op.cluster == name && op.state == "running") r.operation = op;
-  }
-  if (r.operation) {
-    r.status.operation = r.operation->id;
-    if (r.operation->kind == "scale") r.status.phase = "Scaling";
-  }
-  return r;
-}
-
 Result<ClusterRecord> ClusterManager::Create(const ClusterSpec& spec) {
   if (Find(spec.name)) return AlreadyExists("cluster " + spec.name + " already exists");
-  Operation op = NewOperation(spec.name, "create");
-  Status st = Start(spec, 1, true);
-  if (!st.ok()) {
-    FinishOperation(op.id, st);
-    return std::move(st).error();
-  }
-  if (auto m = Find(spec.name)) m->create_op = op.id;
+  SK_TRY(Start({spec, 1, {}}, true, std::nullopt));
+  auto m = Find(spec.name);
+  if (!m) return Internal("cluster " + spec.name + " vanished");
+  auto op = ops_.Reserve(spec.name, OperationKind::kCreate, Now());
+  if (op.ok()) m->rec->Follow({op->id, OperationKind::kCreate, 1});
   return Get(spec.name);
 }
 
@@ -376,36 +299,26 @@ Result<ClusterRecord> ClusterManager::Apply(const ClusterSpec& spec) {
     SK_TRY(Replace(spec));
     return Get(spec.name);
   }
-  std::string dir = StateStore::ClusterDir(opts_.state_dir, spec.name);
-  auto text = ReadFile(dir + "/spec.json");
-  if (!text.ok()) return Create(spec);
-  nlohmann::json j;
-  Result<ClusterSpec> persisted = InvalidArgument("no spec");
-  try {
-    j = nlohmann::json::parse(*text);
-    persisted = codec::ParseSpec(j.at("spec").dump());
-  } catch (const std::exception& e) {
-    spdlog::warn("cluster={} {}/spec.json is corrupt ({}); starting from the given spec", spec.name,
-                 dir, e.what());
+  StateStore store = StoreOf(spec.name);
+  auto persisted = store.LoadSpec();
+  if (!persisted.ok()) {
+    spdlog::warn("cluster={} {}; starting from the given spec", spec.name,
+                 persisted.error().message());
   }
-  if (!persisted.ok()) return Create(spec);
-  const bool pending_op = ReadFile(dir + "/" + kOperationFile).ok();
-  const bool same_shape = persisted->masters == spec.masters &&
-                          persisted->replicas_per_master == spec.replicas_per_master &&
-                          persisted->slots.weights == spec.slots.weights &&
-                          persisted->slots.ranges == spec.slots.ranges;
-  if (same_shape && !pending_op) {
-    // Same shape: started from the given spec (its nodes may have new addresses).
-    // The layout the cluster has (after earlier reshards) stays; the spec's settings apply.
-    Operation op = NewOperation(spec.name, "create");
-    long long generation = j.value("generation", 1LL);
-    if (codec::SpecToJson(*persisted) != codec::SpecToJson(spec)) ++generation;
-    Status st = Start(spec, generation, true, nullptr, LayoutFromJson(j));
-    if (!st.ok()) {
-      FinishOperation(op.id, st);
-      return std::move(st).error();
-    }
-    if (auto m = Find(spec.name)) m->create_op = op.id;
+  if (!persisted.ok() || !*persisted) return Create(spec);
+  SpecRecord rec = **persisted;
+  auto op_rec = store.LoadOperation();
+  const bool pending = op_rec.ok() && *op_rec && (*op_rec)->generation == rec.generation;
+  if (SameTopology(rec.spec, spec) && !pending) {
+    // Same shape: started from the given spec (its nodes may have new addresses). The layout
+    // the cluster has (after earlier reshards) stays; the spec's settings apply.
+    if (codec::SpecToJson(rec.spec) != codec::SpecToJson(spec)) ++rec.generation;
+    rec.spec = spec;
+    SK_TRY(Start(rec, false, std::nullopt));
+    SK_TRY(store.SaveSpec(rec));
+    auto m = Find(spec.name);
+    auto op = ops_.Reserve(spec.name, OperationKind::kCreate, Now());
+    if (m && op.ok()) m->rec->Follow({op->id, OperationKind::kCreate, rec.generation});
     return Get(spec.name);
   }
   // Managed before with another shape (or an operation was interrupted): take the cluster
@@ -413,19 +326,53 @@ Result<ClusterRecord> ClusterManager::Apply(const ClusterSpec& spec) {
   spdlog::info(
       "cluster={} state dir holds generation {} with {}x{}; the given spec becomes a "
       "scale operation",
-      spec.name, j.value("generation", 1LL), persisted->masters, persisted->replicas_per_master);
-  SK_TRY(StartPersisted(*persisted, j));
-  if (codec::SpecToJson(*persisted) != codec::SpecToJson(spec)) SK_TRY(Replace(spec));
+      spec.name, rec.generation, rec.spec.masters, rec.spec.replicas_per_master);
+  std::optional<OperationRecord> resume;
+  if (pending) resume = **op_rec;
+  SK_TRY(Start(rec, false, resume));
+  if (codec::SpecToJson(rec.spec) != codec::SpecToJson(spec)) {
+    if (resume) {
+      return FailedPrecondition(
+          "cluster " + spec.name + " is resuming an interrupted scale operation towards " +
+          std::to_string(rec.spec.masters) + "x" + std::to_string(rec.spec.replicas_per_master) +
+          "; run up again with this spec once it is done");
+    }
+    SK_TRY(Replace(spec));
+  }
   return Get(spec.name);
+}
+
+void ClusterManager::Abandon(const std::string& name) {
+  std::shared_ptr<Managed> m;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) return;
+    m = it->second;
+    clusters_.erase(it);
+  }
+  StopThreads(*m);
+  ops_.FinishAll(name, Aborted("cluster " + name + " was given up"), Now());
+  m->provider->StopStartedThisRun();
+  // Only state this run created goes; a cluster managed before keeps its record.
+  if (m->created) (void)StoreOf(name).RemoveAll();
 }
 
 Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
   auto m = Find(spec.name);
   if (!m) return NotFound("cluster " + spec.name + " is not managed here");
-  if (auto busy = Busy(spec.name)) return *busy;
-  auto [current, current_generation] = SpecOf(*m);
-  if (current.local.bind != spec.local.bind || current.local.base_port != spec.local.base_port ||
-      current.local.data_dir != spec.local.data_dir) {
+  std::lock_guard<std::mutex> change(m->change_mu);
+  if (m->stop.load()) return NotFound("cluster " + spec.name + " is not managed here");
+  ClusterSpec current;
+  long long generation = 0;
+  std::optional<OperationRecord> unfinished;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current = m->spec;
+    generation = m->generation;
+    unfinished = m->scaling;
+  }
+  if (!SameNodesPlace(current, spec)) {
     return FailedPrecondition(
         "spec.local (bind, basePort, dataDir) cannot change on a running cluster: its nodes "
         "would move. Create a new cluster instead");
@@ -434,58 +381,103 @@ Result<Operation> ClusterManager::Replace(const ClusterSpec& spec) {
       (current.auth && current.auth->password_file != spec.auth->password_file)) {
     return FailedPrecondition("spec.auth.passwordFile cannot change on a running cluster");
   }
-  const bool resize = !SameTopology(current, spec);
-  SK_ASSIGN_OR_RETURN(auto password, hooks_.password(spec));
-  auto provider = hooks_.make_provider(spec, password);
-  // Re-render the files (redis.conf) and re-check the settings with redis-server first:
-  // a refused setting changes nothing.
-  SK_TRY(provider->Prepare());
-  long long generation = current_generation + 1;
+  // A scale operation also when the shape is the same but an earlier one did not finish.
+  const bool resize = !SameTopology(current, spec) || unfinished.has_value();
+  const OperationKind kind = resize ? OperationKind::kScale : OperationKind::kReplace;
+  SK_ASSIGN_OR_RETURN(Operation op, ops_.Reserve(spec.name, kind, Now()));
+  auto fail = [&](Error e) -> Error {
+    ops_.Finish(op.id, e, Now());
+    return e;
+  };
+  // Re-renders the nodes' files and checks the settings first: a refused setting changes
+  // nothing; new nodes are started (not yet part of the cluster).
+  const ClusterSpec nodes_spec =
+      resize ? UnionSpecOf(unfinished ? UnionSpecOf(unfinished->from, current) : current, spec)
+             : spec;
+  if (Status st = m->provider->Reconfigure(nodes_spec); !st.ok()) {
+    return fail(std::move(st).error());
+  }
+  ++generation;
+  StateStore store = StoreOf(spec.name);
+  std::optional<OperationRecord> scaling;
   if (resize) {
     // Recorded before the spec, so that a restart in between finds the operation to resume.
-    nlohmann::json rec = {{"kind", "scale"},
-                          {"generation", generation},
-                          {"from", nlohmann::json::parse(codec::SpecToJson(current))}};
-    StateStore store(StateStore::ClusterDir(opts_.state_dir, spec.name));
-    SK_TRY(store.SaveFile(kOperationFile, rec.dump(2) + "\n"));
+    scaling = OperationRecord{nodes_spec, generation, {}};
+    if (Status st = store.SaveOperation(*scaling); !st.ok()) return fail(std::move(st).error());
   }
-  SK_TRY(Persist(spec, generation, resize ? std::vector<std::vector<SlotRange>>{} : m->layout));
-  Operation op = NewOperation(spec.name, resize ? "scale" : "replace");
+  std::vector<std::vector<SlotRange>> layout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    layout = m->layout;
+  }
+  if (Status st = store.SaveSpec({spec, generation, layout}); !st.ok()) {
+    return fail(std::move(st).error());
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     m->spec = spec;
     m->generation = generation;
+    if (resize) m->scaling = scaling;
   }
+  model::DesiredCluster desired = resize ? ResizeDesired(*m, spec, {}) : DesiredFor(*m, spec);
   if (resize) {
-    StartResize(m, current, generation, op.id);
-  } else {
-    m->rec->SetDesired(DesiredFor(*m, spec), generation);
+    spdlog::info("cluster={} {}: scale from {}x{} to {}x{}", spec.name, op.id, current.masters,
+                 current.replicas_per_master, spec.masters, spec.replicas_per_master);
+    m->rec->Note("Normal", "ScaleStarted",
+                 op.id + ": " + std::to_string(current.masters) + "x" +
+                     std::to_string(current.replicas_per_master) + " -> " +
+                     std::to_string(spec.masters) + "x" + std::to_string(spec.replicas_per_master));
   }
+  m->rec->SetDesired(std::move(desired), generation, ActiveOperation{op.id, kind, generation});
   return op;
 }
 
 Status ClusterManager::Delete(const std::string& name, bool purge) {
-  std::shared_ptr<Managed> m;
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  std::lock_guard<std::mutex> change(m->change_mu);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = clusters_.find(name);
-    if (it == clusters_.end()) return NotFound("cluster " + name + " is not managed here");
-    m = it->second;
-    clusters_.erase(it);
+    if (!clusters_.count(name)) return NotFound("cluster " + name + " is not managed here");
+    clusters_.erase(name);
+    busy_names_.insert(name);
   }
-  StopThreads(*m);
-  std::string dir = StateStore::ClusterDir(opts_.state_dir, name);
-  Status st = purge ? m->provider->Destroy(true) : Status::Ok();
-  // Not managed any more: a restart must not pick it up again.
-  Status removed = purge ? RemoveTree(dir) : RemoveTree(dir + "/spec.json");
-  SK_TRY(st);
-  return removed;
+  ops_.FinishAll(name, Aborted("cluster " + name + " was deleted"), Now());
+  m->stop = true;
+  m->provider->Cancel();
+  m->rec->Wake();
+  auto finish = [this, m, name, purge]() -> Status {
+    StopThreads(*m);
+    Status st = purge ? m->provider->Destroy(true) : Status::Ok();
+    // Not managed any more: a restart must not pick it up again, and a new cluster of the same
+    // name must not inherit its identities ("formed", node IDs).
+    Status removed = StoreOf(name).RemoveAll();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_names_.erase(name);
+    }
+    SK_TRY(st);
+    return removed;
+  };
+  if (purge) return finish();  // the caller waits: the data is gone when it returns
+  // The cluster's threads end within a pass (a move finishes its wave); nobody waits on an
+  // API thread for that.
+  std::lock_guard<std::mutex> lock(mu_);
+  reapers_.emplace_back([finish] { (void)finish(); });
+  return Status::Ok();
 }
 
 Result<Operation> ClusterManager::Scale(const std::string& name, const ScaleRequest& req) {
   auto m = Find(name);
   if (!m) return NotFound("cluster " + name + " is not managed here");
-  ClusterSpec next = SpecOf(*m).first;
+  ClusterSpec next;
+  bool unfinished = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next = m->spec;
+    unfinished = m->scaling.has_value();
+  }
+  const ClusterSpec current = next;
   if (req.masters && *req.masters != next.masters) {
     next.masters = *req.masters;
     // Weights or ranges were given per master: a new count falls back to the even split.
@@ -494,10 +486,8 @@ Result<Operation> ClusterManager::Scale(const std::string& name, const ScaleRequ
   }
   if (req.replicas_per_master) next.replicas_per_master = *req.replicas_per_master;
   SK_TRY(Validate(next));
-  if (SameTopology(SpecOf(*m).first, next)) {
-    Operation op = NewOperation(name, "scale");
-    FinishOperation(op.id, Status::Ok());
-    return GetOperation(op.id);
+  if (SameTopology(current, next) && !unfinished) {
+    return ops_.Record(name, OperationKind::kScale, Status::Ok(), Now());
   }
   return Replace(next);
 }
@@ -512,20 +502,12 @@ Result<Operation> ClusterManager::Failover(const std::string& name, const std::s
       target = &n;
   }
   if (!target) return NotFound("cluster " + name + " has no node " + node);
-  if (target->role != "replica") {
-    return FailedPrecondition("node " + node + " is a " + target->role +
+  if (target->role != Role::kReplica) {
+    return FailedPrecondition("node " + node + " is a " + std::string(codec::Name(target->role)) +
                               "; CLUSTER FAILOVER promotes a replica: name one of its replicas");
   }
-  Operation op = NewOperation(name, "failover");
-  std::string id = op.id;
-  m->rec->RequestFailover(target->name, [this, id](const Status& st) {
-    if (!st.ok()) FinishOperation(id, st);
-  });
-  // Succeeds once the node reports itself master (checked when the operation is read).
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    failover_targets_[id] = {name, target->name};
-  }
+  SK_ASSIGN_OR_RETURN(Operation op, ops_.Reserve(name, OperationKind::kFailover, Now()));
+  m->rec->RequestFailover({op.id, OperationKind::kFailover, 0, target->name});
   return op;
 }
 
@@ -537,16 +519,50 @@ Result<Operation> ClusterManager::RecoverSlots(const std::string& name, bool acc
         "acceptDataLoss: recovering re-creates the lost slots EMPTY, their keys are gone for "
         "good; say acceptDataLoss true to do it");
   }
-  if (auto busy = Busy(name)) return *busy;
-  ClusterStatus s = m->rec->Snapshot();
-  if (s.slots_assigned == kSlots && s.phase != "Degraded") {
+  // The consent covers the slots lost now, as the caller was shown them; a later, unrelated
+  // loss needs its own.
+  std::vector<SlotRange> lost = m->rec->LostSlots();
+  if (lost.empty()) {
     return FailedPrecondition("cluster " + name +
-                              " serves all 16384 slots: there is nothing to recover");
+                              " has no lost slots: every slot is served, or held by a node that "
+                              "answers; there is nothing to recover");
   }
-  Operation op = NewOperation(name, "recover-slots");
-  spdlog::warn("cluster={} {}: recover-slots with data loss accepted", name, op.id);
-  m->rec->RequestRecoverSlots();
+  SK_ASSIGN_OR_RETURN(Operation op, ops_.Reserve(name, OperationKind::kRecoverSlots, Now()));
+  spdlog::warn("cluster={} {}: recover-slots with data loss accepted for slots {}", name, op.id,
+               RangesToString(lost));
+  m->rec->RequestRecoverSlots({op.id, OperationKind::kRecoverSlots, 0, "", lost});
   return op;
+}
+
+std::vector<ClusterSummary> ClusterManager::List() const {
+  std::vector<std::shared_ptr<Managed>> all;
+  std::vector<ClusterSummary> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [n, m] : clusters_) {
+    out.push_back({n, m->rec->Snapshot().phase, m->generation});
+  }
+  return out;
+}
+
+Result<ClusterRecord> ClusterManager::Get(const std::string& name) const {
+  auto m = Find(name);
+  if (!m) return NotFound("cluster " + name + " is not managed here");
+  ClusterRecord r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r.spec = m->spec;
+    r.generation = m->generation;
+  }
+  r.status = m->rec->Snapshot();
+  r.operation = ops_.Running(name);
+  // The snapshot is as of the last pass; an operation reserved since is shown already.
+  if (r.operation && !r.status.operation) {
+    r.status.operation = r.operation->id;
+    if (r.operation->kind == OperationKind::kScale && r.status.phase != Phase::kDegraded) {
+      r.status.phase = Phase::kScaling;
+    }
+  }
+  return r;
 }
 
 Result<std::vector<Event>> ClusterManager::Events(const std::string& name) const {
@@ -555,150 +571,24 @@ Result<std::vector<Event>> ClusterManager::Events(const std::string& name) const
   return m->rec->Events();
 }
 
-Result<Operation> ClusterManager::GetOperation(const std::string& id) const {
-  Operation op;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = operations_.find(id);
-    if (it == operations_.end()) return NotFound("operation " + id + " does not exist");
-    op = it->second;
-  }
-  if (op.state != "running") return op;
-  auto m = Find(op.cluster);
-  if (!m) return op;
-  ClusterStatus s = m->rec->Snapshot();
-  // Running operations finish when the snapshot shows their effect.
-  if (op.kind == "replace") {
-    if (s.phase == "Ready" && s.observed_generation >= SpecOf(*m).second) {
-      FinishOperation(id, Status::Ok());
-    }
-  } else if (op.kind == "recover-slots") {
-    if (s.phase == "Ready" && s.slots_assigned == kSlots) {
-      FinishOperation(id, Status::Ok());
-    } else if (std::chrono::system_clock::now() - StartedAt(op) > std::chrono::seconds(60)) {
-      FinishOperation(id, DeadlineExceeded("the lost slots were not re-covered within 60 s: " +
-                                           (s.conditions.empty() ? std::string("see the status")
-                                                                 : s.conditions[0].message)));
-    }
-  } else if (op.kind == "failover") {
-    std::string node;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto t = failover_targets_.find(id);
-      if (t != failover_targets_.end()) node = t->second.second;
-    }
-    for (const NodeStatus& n : s.nodes) {
-      if (!node.empty() && n.name == node && n.role == "master") FinishOperation(id, Status::Ok());
-    }
-    // Redis gives a manual failover 5 s; a few passes more, then it failed.
-    if (std::chrono::system_clock::now() - StartedAt(op) > std::chrono::seconds(15)) {
-      FinishOperation(id, DeadlineExceeded("CLUSTER FAILOVER on " + node +
-                                           " did not make it master within 15 s (its master "
-                                           "must answer; see the node's log)"));
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  return operations_.at(id);
-}
+Result<Operation> ClusterManager::GetOperation(const std::string& id) const { return ops_.Get(id); }
 
 bool ClusterManager::Ready() const {
   for (const ClusterSummary& s : List()) {
-    if (s.phase != "Ready") return false;
+    if (s.phase != Phase::kReady) return false;
   }
   return true;
 }
 
 std::string ClusterManager::MetricsText() const {
-  std::vector<std::shared_ptr<Managed>> all;
-  std::vector<Operation> ops;
+  std::vector<ClusterMetrics> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [n, m] : clusters_) all.push_back(m);
-    for (const auto& [id, op] : operations_) {
-      if (op.state == "running") ops.push_back(op);
+    for (const auto& [n, m] : clusters_) {
+      all.push_back({n, m->rec->Snapshot(), m->rec->Counters()});
     }
   }
-  std::ostringstream o;
-  auto head = [&o](const char* name, const char* type, const char* help) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
-  };
-  head("slotkeeper_cluster_state", "gauge",
-       "1 when every node of the cluster reports cluster_state:ok.");
-  for (const auto& m : all) {
-    o << "slotkeeper_cluster_state{cluster=\"" << SpecOf(*m).first.name << "\"} "
-      << (m->rec->Snapshot().cluster_state == "ok" ? 1 : 0) << "\n";
-  }
-  head("slotkeeper_cluster_phase", "gauge", "1 for the cluster's current phase.");
-  for (const auto& m : all) {
-    std::string phase = m->rec->Snapshot().phase;
-    for (const char* p : {"Creating", "Ready", "Scaling", "Healing", "Degraded", "Failed"}) {
-      o << "slotkeeper_cluster_phase{cluster=\"" << SpecOf(*m).first.name << "\",phase=\"" << p
-        << "\"} " << (phase == p ? 1 : 0) << "\n";
-    }
-  }
-  head("slotkeeper_cluster_slots", "gauge", "Slots by state, as the worst node sees them.");
-  head("slotkeeper_cluster_nodes", "gauge", "Nodes by role and link state.");
-  head("slotkeeper_cluster_open_slots", "gauge", "Slots left MIGRATING or IMPORTING.");
-  for (const auto& m : all) {
-    ClusterStatus s = m->rec->Snapshot();
-    const std::string c = "cluster=\"" + SpecOf(*m).first.name + "\"";
-    o << "slotkeeper_cluster_slots{" << c << ",state=\"assigned\"} " << s.slots_assigned << "\n"
-      << "slotkeeper_cluster_slots{" << c << ",state=\"ok\"} " << s.slots_ok << "\n"
-      << "slotkeeper_cluster_slots{" << c << ",state=\"pfail\"} " << s.slots_pfail << "\n"
-      << "slotkeeper_cluster_slots{" << c << ",state=\"fail\"} " << s.slots_fail << "\n";
-    std::map<std::pair<std::string, std::string>, int> nodes;
-    for (const NodeStatus& n : s.nodes) nodes[{n.role, n.link_state}]++;
-    for (const auto& [k, v] : nodes) {
-      o << "slotkeeper_cluster_nodes{" << c << ",role=\"" << Label(k.first) << "\",link=\""
-        << Label(k.second) << "\"} " << v << "\n";
-    }
-    o << "slotkeeper_cluster_open_slots{" << c << "} " << s.open_slots.size() << "\n";
-  }
-  head("slotkeeper_reconcile_duration_seconds", "histogram", "Observe and plan time of a pass.");
-  head("slotkeeper_reconcile_total", "counter", "Reconcile passes by result.");
-  head("slotkeeper_actions_total", "counter", "Actions taken by kind.");
-  head("slotkeeper_action_failures_total", "counter", "Actions that failed by kind.");
-  for (const auto& m : all) {
-    ReconcileCounters k = m->rec->Counters();
-    const std::string c = "cluster=\"" + SpecOf(*m).first.name + "\"";
-    long long cumulative = 0;
-    constexpr size_t kBuckets = sizeof kDurationBuckets / sizeof kDurationBuckets[0];
-    for (size_t b = 0; b <= kBuckets; ++b) {
-      cumulative += b < k.duration_buckets.size() ? k.duration_buckets[b] : 0;
-      o << "slotkeeper_reconcile_duration_seconds_bucket{" << c << ",le=\"";
-      if (b < kBuckets) {
-        o << kDurationBuckets[b];
-      } else {
-        o << "+Inf";
-      }
-      o << "\"} " << cumulative << "\n";
-    }
-    o << "slotkeeper_reconcile_duration_seconds_sum{" << c << "} " << k.duration_sum_seconds << "\n"
-      << "slotkeeper_reconcile_duration_seconds_count{" << c << "} " << k.passes << "\n";
-    for (const auto& [r, v] : k.results) {
-      o << "slotkeeper_reconcile_total{" << c << ",result=\"" << r << "\"} " << v << "\n";
-    }
-    for (const auto& [kind, v] : k.actions) {
-      o << "slotkeeper_actions_total{" << c << ",kind=\"" << kind << "\"} " << v << "\n";
-    }
-    for (const auto& [kind, v] : k.failures) {
-      o << "slotkeeper_action_failures_total{" << c << ",kind=\"" << kind << "\"} " << v << "\n";
-    }
-  }
-  head("slotkeeper_slots_migrated_total", "counter", "Slots moved between masters.");
-  head("slotkeeper_keys_migrated_total", "counter", "Keys moved between masters.");
-  for (const auto& m : all) {
-    o << "slotkeeper_slots_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} "
-      << m->slots_migrated.load() << "\n"
-      << "slotkeeper_keys_migrated_total{cluster=\"" << SpecOf(*m).first.name << "\"} "
-      << m->keys_migrated.load() << "\n";
-  }
-  head("slotkeeper_operation_progress", "gauge", "Progress (0..1) of running operations.");
-  for (const Operation& op : ops) {
-    o << "slotkeeper_operation_progress{cluster=\"" << op.cluster << "\",operation=\"" << op.id
-      << "\",kind=\"" << op.kind << "\"} " << op.progress << "\n";
-  }
-  return o.str();
+  return reconcile::MetricsText(all, ops_.AllRunning());
 }
 
 }  // namespace sk::reconcile

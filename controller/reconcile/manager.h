@@ -1,11 +1,12 @@
-// ClusterManager: the controller's ClusterService. Manages several clusters, each with its
-// own provider (where its nodes run), reconciler and thread.
+// ClusterManager: the controller's ClusterService and the registry of the clusters it manages,
+// each with its own provider (where its nodes run), reconciler and thread.
 //
 // Specs accepted over any front end are persisted in the state dir before the call returns
-// (<state-dir>/clusters/<name>/spec.json), and Load() picks them up again after a restart,
-// so a restart never forgets a cluster. Reads (Get, List, Events, metrics) come from the
-// snapshots the reconcilers publish after each pass: a slow Redis node never blocks them.
-// Long work (creation, failover, spec changes) runs as an Operation.
+// (StateStore: spec.json), and Load() picks them up again after a restart, so a restart never
+// forgets a cluster. Reads (Get, List, Events, metrics) come from the snapshots the reconcilers
+// publish after each pass: a slow Redis node never blocks them. A change is reserved as an
+// operation first (OperationRegistry, atomically: one at a time per cluster), then handed to
+// the cluster's reconciler as desired state; its passes act and end the operation.
 #pragma once
 
 #include <atomic>
@@ -13,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,7 +22,9 @@
 #include "api/types/cluster_service.h"
 #include "api/types/provider.h"
 #include "controller/model/model.h"
+#include "controller/reconcile/operations.h"
 #include "controller/reconcile/reconciler.h"
+#include "controller/reconcile/state_store.h"
 
 namespace sk::reconcile {
 
@@ -35,11 +37,16 @@ struct ManagerHooks {
       make_provider;
   // The desired cluster for a spec and its provider's nodes.
   std::function<model::DesiredCluster(const ClusterSpec&, const std::vector<NodeRuntime>&)> desired;
+  // The names of the nodes a spec declares: a scale operation retires the provider's nodes
+  // that the new spec does not name.
+  std::function<std::vector<std::string>(const ClusterSpec&)> node_names;
   // Reads spec.auth.passwordFile; InvalidArgument naming the field when it cannot.
   std::function<Result<std::optional<std::string>>(const ClusterSpec&)> password;
   // Called when the first reconcile of a cluster ends: Ok (formed), or the error that
-  // stopped it. `up` uses it to print "ready" or to exit.
-  std::function<void(const std::string& name, const Status& first)> on_first_converge;
+  // stopped it, and whether this run created the cluster's state (a new cluster) or took it
+  // from the state dir. `up` uses it to print "ready", or to give up a new cluster it cannot
+  // form (a cluster managed before keeps being served, so that a person can act on it).
+  std::function<void(const std::string& name, const Status& first, bool created)> on_first_converge;
   // Called when a cluster's nodes cannot be started (one exits at start, ports...).
   std::function<void(const std::string& name, const Status& why)> on_start_failed;
 };
@@ -47,11 +54,8 @@ struct ManagerHooks {
 struct ManagerOptions {
   std::string state_dir = "./.slotkeeper";
   redis::ClientOptions client;  // timeouts; the password comes per cluster
+  const Clock* clock = nullptr;
 };
-
-// The nodes of both specs: the indices of a local cluster's nodes are a prefix of a bigger
-// one's, so the spec with more nodes declares them all (with `to`'s settings).
-ClusterSpec UnionSpecOf(const ClusterSpec& from, const ClusterSpec& to);
 
 class ClusterManager : public ClusterService {
  public:
@@ -61,16 +65,18 @@ class ClusterManager : public ClusterService {
   ClusterManager& operator=(const ClusterManager&) = delete;
 
   // Starts managing every cluster persisted in the state dir; returns the problems of those
-  // that could not be started (they are skipped, not forgotten).
+  // that could not be started (they are skipped, not forgotten). A scale operation that was
+  // interrupted (operation.json) carries on.
   std::vector<Error> Load();
-  // Stops every reconciler; the nodes keep running.
+  // Stops every reconciler; the nodes keep running. Running operations are reported failed
+  // ("the daemon stopped"); a scale operation resumes at the next start.
   void Shutdown();
   // `up`: creates the cluster, or, when this state dir manages it already (an earlier `up`),
   // takes the persisted spec and turns a changed spec into a Replace (a scale operation
   // when masters, replicas or the split changed). Resumes an interrupted scale operation.
   Result<ClusterRecord> Apply(const ClusterSpec& spec);
   // Gives up a cluster whose creation was refused: stops its reconciler and the nodes this
-  // run started (never adopted ones), and forgets its spec.
+  // run started (never adopted ones), and forgets the state this run created for it.
   void Abandon(const std::string& name);
 
   // ClusterService.
@@ -89,54 +95,32 @@ class ClusterManager : public ClusterService {
 
  private:
   struct Managed;
-  // `nodes_spec`: the spec whose nodes the provider runs, when it differs from `spec` (a
-  // scale operation resumed after a restart runs the union of the old and new nodes).
-  Status Start(const ClusterSpec& spec, long long generation, bool persist,
-               const ClusterSpec* nodes_spec = nullptr,
-               std::vector<std::vector<SlotRange>> layout = {});
-  // Start() for a spec.json read back (its layout, and an interrupted operation).
-  Status StartPersisted(const ClusterSpec& spec, const nlohmann::json& j);
-  Status Persist(const ClusterSpec& spec, long long generation,
-                 const std::vector<std::vector<SlotRange>>& layout) const;
+  // Starts managing `rec` (a new cluster when `created`). `resume` is an interrupted scale
+  // operation to carry on.
+  Status Start(const SpecRecord& rec, bool created, const std::optional<OperationRecord>& resume);
   // The desired state for `spec` on the provider's nodes, with the cluster's own slot
   // layout (after a reshard) instead of the spec's arithmetic when it has one.
   model::DesiredCluster DesiredFor(const Managed& m, const ClusterSpec& spec) const;
-  // Ends a cluster's threads for good (operation, starter, reconciler); the nodes keep
-  // running. SignalStop only tells them; JoinThreads waits.
-  void SignalStop(Managed& m);
-  void JoinThreads(Managed& m);
+  // A scale operation's goal from the cluster as it is to `to`.
+  model::DesiredCluster ResizeDesired(const Managed& m, const ClusterSpec& to,
+                                      const std::vector<std::string>& retired) const;
+  // Ends a cluster's threads for good (starter, reconciler); the nodes keep running.
   void StopThreads(Managed& m);
-  // The error for a call that conflicts with an operation running on `name`, if one runs.
-  std::optional<Error> Busy(const std::string& name) const;
-  // Stops the reconciler's thread (the nodes keep running and supervised) / starts it again.
-  void Pause(Managed& m);
-  void Resume(const std::shared_ptr<Managed>& m);
-  // Replaces the provider by one for `spec`'s nodes (adopting the running ones).
-  Status SwapProvider(Managed& m, const ClusterSpec& spec);
-  // Starts the scale operation `op_id` from `from` to the managed spec (generation `gen`).
-  void StartResize(const std::shared_ptr<Managed>& m, const ClusterSpec& from, long long gen,
-                   const std::string& op_id);
-  Status Resize(const std::shared_ptr<Managed>& m, const ClusterSpec& from, const ClusterSpec& to,
-                long long gen, const std::string& op_id);
-  void Progress(const std::string& op_id, int slots_done, int slots_total, long long keys);
-  // Waits until the reconciler has made `passes` more passes and reports Ready (at
-  // generation `gen` or later); the status's conditions on timeout.
-  Status WaitReady(Managed& m, long long gen, std::chrono::milliseconds bound);
+  void OnOperationEnd(Managed& m, const OperationEnd& end);
+  void OnRetired(Managed& m, const std::string& node);
   std::shared_ptr<Managed> Find(const std::string& name) const;
-  Operation NewOperation(const std::string& cluster, const std::string& kind);
-  void FinishOperation(const std::string& id, const Status& result) const;
-  // The spec and generation of a managed cluster, read under the lock.
-  std::pair<ClusterSpec, long long> SpecOf(const Managed& m) const;
-  void Run(std::shared_ptr<Managed> m);
+  std::string Now() const;
+  StateStore StoreOf(const std::string& name) const;
 
   ManagerHooks hooks_;
   ManagerOptions opts_;
-  mutable std::mutex mu_;  // guards everything below and each Managed's spec/generation
+  const Clock& clock_;
+  OperationRegistry ops_;
+  mutable std::mutex mu_;  // guards clusters_, names_ and each Managed's spec/generation/layout
   std::map<std::string, std::shared_ptr<Managed>> clusters_;
-  mutable std::map<std::string, Operation> operations_;
-  std::map<std::string, std::pair<std::string, std::string>>
-      failover_targets_;  // op -> (cluster, node)
-  long long next_op_ = 1;
+  // Names being set up or torn down: a second Create of the name waits for neither.
+  std::set<std::string> busy_names_;
+  std::vector<std::thread> reapers_;  // joins the threads of deleted clusters
 };
 
 }  // namespace sk::reconcile

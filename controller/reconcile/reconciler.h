@@ -1,10 +1,16 @@
-// Reconciler: observe -> plan -> act -> record, for one cluster.
+// Reconciler: observe -> plan -> act -> record, for one cluster, on one thread.
 //
-// Each pass reads every node fresh, plans from that alone (level-triggered), runs the
-// first step of the plan, publishes a new status snapshot and goes again. It polls fast
-// while something is settling (handshakes, syncs), sleeps when converged, and wakes at once
-// on Wake() (a node process exited, the spec changed). A wait that makes no progress for the
-// stall bound ends with a diagnostic instead of waiting forever.
+// Each pass reads every node fresh, plans from that alone (level-triggered), runs the first
+// step of the plan through the executor, publishes a new status snapshot and goes again. It
+// polls fast while something is settling (handshakes, syncs), sleeps when converged, and
+// wakes at once on Wake() (a node process exited, the spec changed). A wait that makes no
+// progress for the stall bound ends with a diagnostic instead of waiting forever.
+//
+// Operations (create, replace, scale, failover, recover-slots) are desired state plus an
+// ActiveOperation: the planner decides every action, including a scale operation's moves
+// (DesiredCluster::resize), the executor runs them, and the passes end the operation
+// (operations.h Evaluate), recording it in the shared OperationRegistry. Nothing else acts on
+// the cluster, so there is never a second thread to pause.
 #pragma once
 
 #include <atomic>
@@ -19,11 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "api/types/clock.h"
 #include "api/types/provider.h"
 #include "api/types/status.h"
 #include "controller/act/executor.h"
 #include "controller/model/model.h"
 #include "controller/observe/observe.h"
+#include "controller/reconcile/backoff.h"
+#include "controller/reconcile/operations.h"
 #include "controller/reconcile/state_store.h"
 
 namespace sk::reconcile {
@@ -37,6 +46,8 @@ struct Options {
   redis::ClientOptions client;
   std::string state_dir;  // the cluster's own directory; "" = nothing persisted
   long long generation = 1;
+  int node_timeout_ms = 5000;    // MIGRATE never blocks a source for half of it
+  const Clock* clock = nullptr;  // null: the real clock
 };
 
 struct Pass {
@@ -53,12 +64,33 @@ struct ReconcileCounters {
   // Pass durations (observe + plan) in the buckets of kDurationBuckets, plus +Inf, and sum.
   std::vector<long long> duration_buckets;
   double duration_sum_seconds = 0;
+  long long slots_migrated = 0;
+  long long keys_migrated = 0;
 };
 inline constexpr double kDurationBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
+// How an operation ended, for the ClusterManager (called on the reconciler's thread, before
+// the operation is reported finished). For a scale operation `layout` is the slot layout the
+// cluster has from now on: the goal's on success, the one the nodes serve on failure.
+struct OperationEnd {
+  ActiveOperation op;
+  Status result;
+  std::vector<std::vector<SlotRange>> layout;
+};
+
+struct ReconcilerHooks {
+  std::function<void(const OperationEnd&)> on_operation_end;
+  // A leaving node was retired (stopped, its files deleted).
+  std::function<void(const std::string& node)> on_retired;
+};
+
 class Reconciler {
  public:
-  Reconciler(model::DesiredCluster desired, NodeProvider& provider, Options opts);
+  Reconciler(model::DesiredCluster desired, NodeProvider& provider, OperationRegistry& ops,
+             Options opts, ReconcilerHooks hooks = {});
+  ~Reconciler();
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
 
   // Observes and plans once, changing nothing. `simulate` plans the later steps too.
   Pass Look(bool simulate = false);
@@ -71,74 +103,91 @@ class Reconciler {
   // Makes a sleeping Run/Converge start its next pass now.
   void Wake();
   // A new desired state (a changed spec), applied from the next pass on; `generation` is
-  // reported as the status's observedGeneration once a pass has used it.
-  void SetDesired(model::DesiredCluster desired, long long generation);
-  // Runs CLUSTER FAILOVER on the replica `node` (a name) at the start of the next pass, so
-  // that it never races a step of the plan. `done` gets the command's result.
-  void RequestFailover(const std::string& node, std::function<void(const Status&)> done);
-  ReconcileCounters Counters() const;
-  // Lets the next passes re-cover lost slots empty (DesiredCluster::recover_slots), until a
-  // pass converges.
-  void RequestRecoverSlots();
-  // Only while no thread runs Run/Converge (a paused reconciler): the provider whose nodes
-  // are observed from now on (a scale operation grows or shrinks the set of nodes).
-  void SetProvider(NodeProvider& provider);
-  // Only while paused: nodes that left the cluster for good (scale-in); their names and IDs
-  // are dropped from the identity registry.
-  void ForgetNodes(const std::vector<std::string>& names);
-  // Records an event (operations report their steps through it).
-  void Note(std::string type, std::string reason, std::string message) {
-    AddEvent(std::move(type), std::move(reason), std::move(message));
-  }
+  // reported as the status's observedGeneration once a pass has used it. An operation that
+  // applies it is given with `op` (its record is in the registry already).
+  void SetDesired(model::DesiredCluster desired, long long generation,
+                  std::optional<ActiveOperation> op = std::nullopt);
+  // Follows an operation that needs no new desired state (create).
+  void Follow(ActiveOperation op);
+  // Runs CLUSTER FAILOVER on the replica `op.node` at the start of the next pass (so that it
+  // never races a step of the plan); the passes end the operation.
+  void RequestFailover(ActiveOperation op);
+  // Lets the passes re-cover, empty, the lost slots `op.consent` (and only those), until the
+  // operation ends.
+  void RequestRecoverSlots(ActiveOperation op);
 
+  ReconcileCounters Counters() const;
+  // Slots lost as of the last pass: served by no node although the cluster served them, or
+  // owned by a node ID that no longer exists (what recover-slots may re-create, empty).
+  std::vector<SlotRange> LostSlots() const;
   ClusterStatus Snapshot() const;
   std::vector<Event> Events() const;  // newest first
   model::DesiredCluster desired() const;
+  // Records an event.
+  void Note(std::string type, std::string reason, std::string message) {
+    AddEvent(std::move(type), std::move(reason), std::move(message));
+  }
 
  private:
   struct Outcome {
     Pass pass;
     bool acted = false;
     int failures = 0;                   // actions that failed
+    bool reobserve = false;             // every failure says the world moved: observe again now
     std::chrono::milliseconds took{0};  // observing and planning
   };
-  Outcome OnePass(bool act, const std::string& stalled);
-  void TakePending(const model::ObservedCluster* last);
+  Outcome OnePass(bool act);
+  void TakePending(PassFacts& facts);
   void Record(const Pass& pass, const std::string& stalled);
   void RememberIdentity(const Pass& pass);
-  int Execute(const std::vector<model::Action>& step, const model::ObservedCluster& seen);
-  bool IsImmutableSetting(const act::ActionResult& r);
+  std::vector<act::ActionResult> Execute(const std::vector<model::Action>& step,
+                                         const model::ObservedCluster& seen);
+  void AfterStep(const std::vector<act::ActionResult>& results, PassFacts& facts);
+  void UpdateMemory(const Pass& pass);
+  void PushHolds(const model::ObservedCluster& observed);
+  void EvaluateOperation(const Pass& pass, PassFacts& facts);
+  void EndOperation(const Status& result, const Pass& pass);
   std::string Diagnose(const Pass& pass);
   void AddEvent(std::string type, std::string reason, std::string message);
   void Sleep(std::chrono::milliseconds d, const std::atomic<bool>& stop);
-  // The provider's restart gate: hold a master that has a linked replica (see PlanDead).
-  bool RestartNow(const std::string& name);
-  // Restarts nodes held down for longer than the bound (a takeover that never came).
+  // Starts nodes held down for longer than the bound (a takeover that never came).
   void ReleaseStaleHolds();
   std::vector<observe::Target> Targets() const;
   std::vector<std::string> ConfigKeys() const;
   std::chrono::milliseconds StallBound() const;
+  std::string Now() const;  // RFC 3339 from the clock
 
+  // Only the reconciler's thread touches these (after construction).
   model::DesiredCluster desired_;
   NodeProvider* provider_;
+  OperationRegistry& ops_;
   Options opts_;
+  ReconcilerHooks hooks_;
+  const Clock& clock_;
   StateStore store_;
   Identity identity_;
   observe::ClientPool pool_;
   long long pass_no_ = 0;
   std::set<std::string> answered_;  // nodes seen answering at least once
+  std::optional<ActiveOperation> active_;
+  std::map<std::pair<std::string, std::string>, SteadyTime> meet_sent_;  // last MEET per pair
+  std::map<std::string, SteadyTime> failover_sent_;  // replica -> when CLUSTER FAILOVER went
+  std::map<int, SteadyTime> disagree_since_;         // slot -> first pass it was disputed
+  std::map<std::string, SteadyTime> held_since_;
+  std::map<std::pair<std::string, std::string>, int> meets_;  // MEETs sent while unlinked
+  std::string unmet_;  // why the cluster does not match its spec after a failed operation
+  const std::atomic<bool>* stop_ = nullptr;  // Converge's, for the executor
 
-  mutable std::mutex mu_;  // guards status_, events_, woken_
+  mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
   bool woken_ = false;
-  bool recover_ = false;  // guarded by mu_
-  std::map<std::string, std::chrono::steady_clock::time_point> held_since_;
-  // Guarded by mu_: changes handed over by other threads, taken at the start of a pass.
   std::optional<std::pair<model::DesiredCluster, long long>> pending_desired_;
-  std::vector<std::pair<std::string, std::function<void(const Status&)>>> pending_failovers_;
+  std::vector<ActiveOperation> pending_ops_;
   ReconcileCounters counters_;
   ClusterStatus status_;
   std::deque<Event> events_;
+  model::DesiredCluster desired_copy_;  // desired_ as of the last pass, for desired()
+  std::vector<SlotRange> lost_;
 };
 
 }  // namespace sk::reconcile

@@ -25,9 +25,12 @@ namespace {
 // Keeps lastTransitionTime when the status did not flip (apimachinery semantics).
 Condition MakeCondition(const ClusterStatus* prev, std::string type, bool value, std::string reason,
                         std::string message, const PassInput& in) {
-  Condition c{
-      std::move(type), value ? "True" : "False", std::move(reason), std::move(message), in.now,
-      in.generation};
+  Condition c{std::move(type),
+              value ? ConditionStatus::kTrue : ConditionStatus::kFalse,
+              std::move(reason),
+              std::move(message),
+              in.now,
+              in.generation};
   if (prev) {
     for (const Condition& p : prev->conditions) {
       if (p.type == c.type && p.status == c.status) c.last_transition_time = p.last_transition_time;
@@ -47,21 +50,31 @@ NodeStatus NodeOf(const ObservedNode& n, const model::ObservedCluster& o) {
   if (!n.process_running) s.flags.push_back("not-running");
   if (n.starting) {
     s.id.clear();
-    s.role = "unknown";
-    s.link_state = "disconnected";
+    s.role = Role::kUnknown;
+    s.link_state = LinkState::kDisconnected;
     s.flags.push_back("starting");
     return s;
   }
   if (!n.reachable) {
-    s.role = "unknown";
-    s.link_state = "disconnected";
+    s.role = Role::kUnknown;
+    s.link_state = LinkState::kDisconnected;
     if (n.process_running) s.flags.push_back("unreachable");
     return s;
   }
-  s.role = n.IsMaster() ? "master" : "replica";
+  s.role = n.IsMaster() ? Role::kMaster : Role::kReplica;
   s.master_id = n.MasterId();
+  s.used_memory = n.used_memory;
+  s.ops_per_sec = n.ops_per_sec;
+  if (s.role == Role::kReplica) {
+    s.repl_link_up = n.repl.link_up;
+    s.repl_syncing = n.repl.sync_in_progress;
+    const ObservedNode* m = o.ById(s.master_id);
+    if (m && n.repl.link_up && !n.repl.sync_in_progress) {
+      s.repl_lag_bytes = std::max(0LL, m->repl.offset - n.repl.offset);
+    }
+  }
   for (const SlotRange& r : n.OwnSlots()) s.slots.push_back(r.ToString());
-  s.link_state = "connected";
+  s.link_state = LinkState::kConnected;
   // How the other nodes see it: the worst flag any reachable peer reports.
   std::set<std::string> flags;
   for (const ObservedNode& other : o.nodes) {
@@ -71,7 +84,7 @@ NodeStatus NodeOf(const ObservedNode& n, const model::ObservedCluster& o) {
     if (p->fail) flags.insert("fail");
     if (p->pfail) flags.insert("pfail");
     if (p->handshake) flags.insert("handshake");
-    if (!p->connected) s.link_state = "disconnected";
+    if (!p->connected) s.link_state = LinkState::kDisconnected;
   }
   s.flags.insert(s.flags.end(), flags.begin(), flags.end());
   return s;
@@ -118,9 +131,12 @@ ClusterStatus BuildStatus(const PassInput& in) {
   s.open_slots.assign(open.begin(), open.end());
   s.cluster_state = any && all_ok ? "ok" : "fail";
 
-  bool blocked = !plan.blockers.empty() || !in.stalled.empty();
-  bool converged = plan.Converged() && in.stalled.empty();
-  std::string block_msg = !plan.blockers.empty() ? plan.blockers.front().message : in.stalled;
+  const bool unmet = !in.unmet.empty();
+  bool blocked = !plan.blockers.empty() || !in.stalled.empty() || unmet;
+  bool converged = plan.Converged() && in.stalled.empty() && !unmet;
+  std::string block_msg = !plan.blockers.empty() ? plan.blockers.front().message
+                          : !in.stalled.empty()  ? in.stalled
+                                                 : in.unmet;
   std::string progress_msg;
   if (!plan.steps.empty()) {
     progress_msg = "next: " + model::Describe(plan.steps.front().front());
@@ -134,15 +150,21 @@ ClusterStatus BuildStatus(const PassInput& in) {
   s.conditions.push_back(MakeCondition(prev, "Progressing", !converged && !blocked,
                                        converged ? "Converged" : (blocked ? "Blocked" : "Acting"),
                                        progress_msg, in));
-  s.conditions.push_back(MakeCondition(
-      prev, "Degraded", blocked,
-      blocked ? (plan.blockers.empty() ? "Stalled" : "Blocked") : "AsExpected", block_msg, in));
+  const char* why = !plan.blockers.empty() ? "Blocked"
+                    : !in.stalled.empty()  ? "Stalled"
+                                           : "OperationFailed";
+  s.conditions.push_back(
+      MakeCondition(prev, "Degraded", blocked, blocked ? why : "AsExpected", block_msg, in));
+  if (in.operation) s.operation = in.operation->id;
+  const bool scaling = in.operation && in.operation->kind == OperationKind::kScale;
   if (blocked) {
-    s.phase = "Degraded";
+    s.phase = Phase::kDegraded;
+  } else if (scaling) {
+    s.phase = Phase::kScaling;
   } else if (converged) {
-    s.phase = "Ready";
+    s.phase = Phase::kReady;
   } else {
-    s.phase = in.desired->formed_before ? "Healing" : "Creating";
+    s.phase = in.desired->formed_before ? Phase::kHealing : Phase::kCreating;
   }
   return s;
 }

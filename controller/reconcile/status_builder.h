@@ -1,8 +1,10 @@
 // Builds the published ClusterStatus from one pass (pure: the time is passed in).
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "api/types/cluster_service.h"
 #include "api/types/status.h"
 #include "controller/model/model.h"
 
@@ -16,6 +18,11 @@ struct PassInput {
   std::string now;                          // RFC 3339
   long long generation = 0;
   std::string stalled;  // non-empty: the diagnostic of a wait that ran out
+  // The running operation (a scale one makes the phase Scaling), if any.
+  std::optional<Operation> operation;
+  // Non-empty: the cluster does not match its spec because an operation failed (it stays
+  // Degraded, with this message, until the spec or a scale request changes).
+  std::string unmet;
 };
 
 ClusterStatus BuildStatus(const PassInput& in);

@@ -176,16 +176,41 @@ Result<long long> Reply::AsInteger() const {
   return FailedPrecondition("expected an integer reply, got another type");
 }
 
-Error ReplyError(const Endpoint& ep, std::string_view reply_text) {
-  std::string msg = ep.ToString() + ": " + std::string(reply_text);
+ReplyClass ClassifyReply(std::string_view text) {
+  auto has = [&](std::string_view part) { return text.find(part) != std::string_view::npos; };
   // Cluster redirections: the slot map changed under us (redis-plus-plus splits them the same).
-  if (HasPrefix(reply_text, "MOVED") || HasPrefix(reply_text, "ASK")) return Aborted(msg);
+  if (HasPrefix(text, "MOVED") || HasPrefix(text, "ASK")) return {Code::kAborted, Cause::kRedirect};
   for (std::string_view w : {"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN"}) {
-    if (HasPrefix(reply_text, w)) return Unavailable(msg);
+    if (HasPrefix(text, w)) return {Code::kUnavailable, Cause::kClusterBusy};
   }
-  // NOAUTH, WRONGPASS, ERR, WRONGTYPE, BUSYKEY, ...: retrying the same command cannot help.
-  return FailedPrecondition(msg);
+  if (HasPrefix(text, "NOAUTH") || HasPrefix(text, "WRONGPASS")) {
+    return {Code::kFailedPrecondition, Cause::kAuth};
+  }
+  // MIGRATE relays the target's error inside its own: "ERR Target instance replied with
+  // error: BUSYKEY ...".
+  if (HasPrefix(text, "BUSYKEY") || has("replied with error: BUSYKEY")) {
+    return {Code::kFailedPrecondition, Cause::kBusyKey};
+  }
+  if (HasPrefix(text, "IOERR")) return {Code::kDeadlineExceeded, Cause::kMigrateIo};
+  // ERR texts of Redis 7.0 (cluster.c, config.c) that slotkeeper acts on.
+  if (has("Unknown node")) return {Code::kAborted, Cause::kUnknownNode};
+  if (has("immutable config")) return {Code::kFailedPrecondition, Cause::kImmutableConfig};
+  if (has("is already busy")) return {Code::kFailedPrecondition, Cause::kSlotBusy};
+  if (has("already the owner")) return {Code::kFailedPrecondition, Cause::kAlreadyOwner};
+  if (has("only with masters")) return {Code::kFailedPrecondition, Cause::kNotMaster};
+  if (has("does not know any other node") || has("knows other nodes")) {
+    return {Code::kFailedPrecondition, Cause::kKnowsOthers};
+  }
+  // ERR, WRONGTYPE, OOM, ...: retrying the same command cannot help.
+  return {Code::kFailedPrecondition, Cause::kNone};
 }
+
+Error ReplyError(const Endpoint& ep, std::string_view reply_text) {
+  ReplyClass c = ClassifyReply(reply_text);
+  return Error(c.code, c.cause, ep.ToString() + ": " + std::string(reply_text));
+}
+
+Cause Reply::cause() const { return IsError() ? ClassifyReply(str).cause : Cause::kNone; }
 
 void RedisClient::CtxFree::operator()(redisContext* c) const noexcept { redisFree(c); }
 

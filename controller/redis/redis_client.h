@@ -8,8 +8,9 @@
 //
 // Error codes: connection refused/reset/EOF -> kUnavailable; timeout -> kDeadlineExceeded;
 // protocol -> kInternal. Error replies: MOVED/ASK -> kAborted; LOADING/CLUSTERDOWN/TRYAGAIN/
-// MASTERDOWN -> kUnavailable; NOAUTH/WRONGPASS -> kFailedPrecondition; others (ERR, BUSYKEY...)
-// -> kFailedPrecondition. The message always starts with the endpoint.
+// MASTERDOWN -> kUnavailable; "Unknown node" -> kAborted; IOERR -> kDeadlineExceeded;
+// NOAUTH/WRONGPASS and others (ERR, BUSYKEY...) -> kFailedPrecondition. The message always
+// starts with the endpoint.
 #pragma once
 
 #include <memory>
@@ -41,12 +42,21 @@ struct Reply {
   std::vector<Reply> elements;
 
   bool IsError() const { return type == Type::kError; }
+  // For an error reply, what it means (ClassifyReply); Cause::kNone otherwise.
+  Cause cause() const;
   // The text of a string or status reply; FailedPrecondition otherwise.
   Result<std::string> AsString() const;
   Result<long long> AsInteger() const;
 };
 
-// The error a Redis error reply maps to (see the header comment).
+// The one place that reads Redis error texts: the code (header comment) and, for the answers
+// slotkeeper acts on, the Cause (api/types/result.h). Unit-tested per reply.
+struct ReplyClass {
+  Code code = Code::kFailedPrecondition;
+  Cause cause = Cause::kNone;
+};
+ReplyClass ClassifyReply(std::string_view reply_text);
+// The error a Redis error reply maps to: ClassifyReply's code and cause, the endpoint first.
 Error ReplyError(const Endpoint& ep, std::string_view reply_text);
 
 class RedisClient {

@@ -235,14 +235,47 @@ TEST_F(UpTest, StopsWhenNodesWithDataShareANodeId) {
   }
   ASSERT_EQ(Slotkeeper({"down", "-f", spec}, dir_.path()).exit_code, 0);
   CopyNodesConf(NodeDir(0), base(), NodeDir(1), base() + 1);
+  // A cluster this state dir managed before is not given up when it is blocked: `up` keeps
+  // serving, says why through the status (so that a person can act, e.g. recover-slots), and
+  // keeps every file and its record of the cluster.
+  Up up(spec, dir_.path(), api_.base());
+  std::string got;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        got = HttpRequest(api_.base(), "GET", "/api/v1/clusters/t");
+        return got.find("\"phase\":\"Degraded\"") != std::string::npos &&
+               got.find("same node ID") != std::string::npos &&
+               up.Log().find("needs a person") != std::string::npos;
+      },
+      std::chrono::seconds(30), "blocked status", [&] { return got + up.Log(); }));
+  EXPECT_TRUE(up.Alive());
+  EXPECT_THAT(up.Log(), HasSubstr("needs a person"));
+  EXPECT_TRUE(Exists(NodeDir(1) + "/nodes-" + std::to_string(base() + 1) + ".conf"));
+  EXPECT_TRUE(Exists(dir_.Sub("state") + "/clusters/t/spec.json"));
+  EXPECT_EQ(up.Stop(), 0);
+  EXPECT_TRUE(Exists(dir_.Sub("state") + "/clusters/t/spec.json"));
+}
+
+TEST_F(UpTest, GivesUpANewClusterItCannotFormAndLeavesNothingItStarted) {
+  std::string spec = WriteSpec(dir_.path(), Spec(3, 0));
+  // Nodes that share one node ID and both serve a slot (a copied nodes-<port>.conf), and no
+  // record of the cluster: a new cluster that needs a person.
+  {
+    testing::RedisProcess seed(base(), NodeDir(0));
+    ASSERT_GT(seed.pid(), 0);
+    ASSERT_EQ(RedisCmd(base(), {"CLUSTER", "ADDSLOTS", "1"}), "OK");
+  }
+  std::filesystem::create_directories(NodeDir(1));
+  CopyNodesConf(NodeDir(0), base(), NodeDir(1), base() + 1);
   Up up(spec, dir_.path(), api_.base());
   ASSERT_TRUE(testing::WaitFor([&] { return !up.Alive(); }, std::chrono::seconds(30), "up gives up",
                                [&] { return up.Log(); }));
   EXPECT_EQ(up.ExitCode(), 1);
   EXPECT_THAT(up.Log(), HasSubstr("same node ID"));
-  // It stops the nodes it started and keeps every file.
+  // It stops the nodes it started, keeps every file and forgets the state it created.
   EXPECT_EQ(RedisCmd(base(), {"PING"}).rfind("CONNFAIL", 0), 0u);
   EXPECT_TRUE(Exists(NodeDir(1) + "/nodes-" + std::to_string(base() + 1) + ".conf"));
+  EXPECT_FALSE(Exists(dir_.Sub("state") + "/clusters/t/spec.json"));
 }
 
 TEST_F(UpTest, RefusesANodeThatBelongsToAnotherCluster) {
@@ -264,14 +297,18 @@ TEST_F(UpTest, RefusesANodeThatBelongsToAnotherCluster) {
       },
       std::chrono::seconds(10), "stranger met"));
   Up up(spec, dir_.path(), api_.base());
-  ASSERT_TRUE(
-      testing::WaitFor([&] { return !up.Alive(); }, std::chrono::seconds(30), "up refuses"));
-  EXPECT_EQ(up.ExitCode(), 1);
-  EXPECT_THAT(up.Log(), HasSubstr("belongs to another cluster"));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return up.Log().find("belongs to another cluster") != std::string::npos; },
+      std::chrono::seconds(30), "up refuses to merge", [&] { return up.Log(); }));
   EXPECT_THAT(up.Log(), HasSubstr("127.0.0.1:" + std::to_string(other.base())));
+  // A cluster managed before keeps being served (blocked, with the reason in its status).
+  std::string got = HttpRequest(api_.base(), "GET", "/api/v1/clusters/t");
+  EXPECT_THAT(got, HasSubstr("belongs to another cluster"));
+  EXPECT_TRUE(up.Alive());
   // Adopted nodes are left as they were: nothing reset, nothing stopped.
   EXPECT_EQ(RedisCmd(base(), {"PING"}), "PONG");
   EXPECT_TRUE(stranger.Alive());
+  EXPECT_EQ(up.Stop(), 0);
 }
 
 TEST_F(UpTest, AppliesChangedSettingsToRunningNodes) {

@@ -153,18 +153,28 @@ TEST_F(LocalProviderTest, LaunchAdoptRestartStopAndPurge) {
   ASSERT_EQ(running.size(), 3u);
   EXPECT_EQ(running[1].pid, nodes[1].pid);
 
-  // A second provider on the same spec adopts the running nodes.
+  // While it lives, no second provider may run the same cluster: its data dir is locked
+  // before anything is written (two controllers must never act on one cluster).
   {
-    LocalProvider p2(spec_, opts_);
-    ASSERT_TRUE(p2.Prepare().ok());
-    ASSERT_TRUE(p2.Launch(kReady).ok());
-    EXPECT_TRUE(p2.StartedThisRun().empty());
-    std::vector<NodeRuntime> adopted = p2.Nodes();
+    LocalProvider rival(spec_, opts_);
+    Status refused = rival.Prepare();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code(), Code::kFailedPrecondition);
+    EXPECT_THAT(refused.error().message(), HasSubstr("already managed by a running slotkeeper"));
+    EXPECT_THAT(refused.error().message(), HasSubstr("pid " + std::to_string(::getpid())));
+  }
+  // Once it is gone (its nodes keep running), a new provider adopts them.
+  p1.reset();
+  p1 = std::make_unique<LocalProvider>(spec_, opts_);
+  ASSERT_TRUE(p1->Prepare().ok());
+  ASSERT_TRUE(p1->Launch(kReady).ok());
+  EXPECT_TRUE(p1->StartedThisRun().empty());
+  {
+    std::vector<NodeRuntime> adopted = p1->Nodes();
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(adopted[i].pid, nodes[i].pid);
       EXPECT_TRUE(adopted[i].adopted);
     }
-    p2.supervisor().Release("lp-0");  // the destructor releases the rest: they keep running
   }
 
   // A killed node is restarted by its supervisor and the exit is reported, to the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "api/codec/status_codec.h"
 #include "api/types/slot_range.h"
 
 namespace sk::testing {
@@ -17,13 +18,13 @@ std::string NodeId(int i) {
 
 ClusterStatus ReadyStatus(int masters, int replicas) {
   ClusterStatus s;
-  s.phase = "Ready";
+  s.phase = Phase::kReady;
   s.cluster_state = "ok";
   s.slots_assigned = s.slots_ok = kSlots;
   s.masters = masters;
   s.replicas = masters * replicas;
-  s.conditions.push_back(
-      {"Ready", "True", "ClusterHealthy", "all slots served", "2026-01-01T00:00:00Z", 1});
+  s.conditions.push_back({"Ready", ConditionStatus::kTrue, "ClusterHealthy", "all slots served",
+                          "2026-01-01T00:00:00Z", 1});
   s.observed_generation = 1;
   s.last_reconcile_at = "2026-01-01T00:00:05Z";
   auto split = EvenSplit(masters);
@@ -33,13 +34,13 @@ ClusterStatus ReadyStatus(int masters, int replicas) {
     n.name = "node-" + std::to_string(i);
     n.host = "127.0.0.1";
     n.port = 7000 + i;
-    n.link_state = "connected";
+    n.link_state = LinkState::kConnected;
     n.keys = 10 * i;
     if (i < masters) {
-      n.role = "master";
+      n.role = Role::kMaster;
       for (const SlotRange& r : split[i]) n.slots.push_back(r.ToString());
     } else {
-      n.role = "replica";
+      n.role = Role::kReplica;
       n.master_id = NodeId((i - masters) % masters);
     }
     s.nodes.push_back(n);
@@ -50,7 +51,7 @@ ClusterStatus ReadyStatus(int masters, int replicas) {
 bool Running(const std::map<std::string, Operation>& ops, const std::string& cluster,
              std::string* id) {
   for (const auto& [op_id, op] : ops) {
-    if (op.cluster == cluster && op.state == "running") {
+    if (op.cluster == cluster && op.state == OperationState::kRunning) {
       *id = op_id;
       return true;
     }
@@ -87,7 +88,7 @@ Result<ClusterRecord> FakeClusterService::Create(const ClusterSpec& spec) {
   if (clusters_.count(spec.name)) return AlreadyExists("cluster " + spec.name + " already exists");
   ClusterRecord rec;
   rec.spec = spec;
-  rec.status.phase = "Creating";
+  rec.status.phase = Phase::kCreating;
   clusters_[spec.name] = rec;
   return rec;
 }
@@ -104,7 +105,7 @@ Result<Operation> FakeClusterService::Replace(const ClusterSpec& spec) {
   }
   it->second.spec = spec;
   ++it->second.generation;
-  return StartOperation(spec.name, "replace", 0);
+  return StartOperation(spec.name, OperationKind::kReplace, 0);
 }
 
 Status FakeClusterService::Delete(const std::string& name, bool purge) {
@@ -130,7 +131,7 @@ Result<Operation> FakeClusterService::Scale(const std::string& name, const Scale
   if (req.masters) it->second.spec.masters = *req.masters;
   if (req.replicas_per_master) it->second.spec.replicas_per_master = *req.replicas_per_master;
   ++it->second.generation;
-  return StartOperation(name, "scale", 4096);
+  return StartOperation(name, OperationKind::kScale, 4096);
 }
 
 Result<Operation> FakeClusterService::Failover(const std::string& name, const std::string& node) {
@@ -140,8 +141,8 @@ Result<Operation> FakeClusterService::Failover(const std::string& name, const st
   if (it == clusters_.end()) return NotFound("cluster " + name + " is not managed here");
   for (const NodeStatus& n : it->second.status.nodes) {
     if (n.id != node && n.host + ":" + std::to_string(n.port) != node) continue;
-    if (n.role == "master") return FailedPrecondition(node + " is already a master");
-    return StartOperation(name, "failover", 0);
+    if (n.role == Role::kMaster) return FailedPrecondition(node + " is already a master");
+    return StartOperation(name, OperationKind::kFailover, 0);
   }
   return NotFound("no node " + node + " in cluster " + name);
 }
@@ -151,7 +152,7 @@ Result<Operation> FakeClusterService::RecoverSlots(const std::string& name, bool
   if (auto e = TakeFailure()) return *e;
   if (!clusters_.count(name)) return NotFound("cluster " + name + " is not managed here");
   if (!accept_data_loss) return InvalidArgument("acceptDataLoss: must be true");
-  return StartOperation(name, "recover-slots", 0);
+  return StartOperation(name, OperationKind::kRecoverSlots, 0);
 }
 
 Result<std::vector<Event>> FakeClusterService::Events(const std::string& name) const {
@@ -166,12 +167,12 @@ Result<Operation> FakeClusterService::GetOperation(const std::string& id) const 
   auto it = operations_.find(id);
   if (it == operations_.end()) return NotFound("no operation " + id);
   Operation& op = it->second;
-  if (op.state == "running") {
+  if (op.state == OperationState::kRunning) {
     op.progress = std::min(1.0, op.progress + step_);
     op.slots_moved = static_cast<int>(op.progress * op.slots_total);
     op.keys_moved += 100;
     if (op.progress >= 1.0) {
-      op.state = "succeeded";
+      op.state = OperationState::kSucceeded;
       op.finished_at = "2026-01-01T00:01:00Z";
     }
   }
@@ -187,8 +188,8 @@ std::string FakeClusterService::MetricsText() const {
   std::lock_guard lock(mu_);
   std::string out = "# TYPE slotkeeper_cluster_phase gauge\n";
   for (const auto& [name, rec] : clusters_) {
-    out +=
-        "slotkeeper_cluster_phase{cluster=\"" + name + "\",phase=\"" + rec.status.phase + "\"} 1\n";
+    out += "slotkeeper_cluster_phase{cluster=\"" + name + "\",phase=\"" +
+           std::string(codec::Name(rec.status.phase)) + "\"} 1\n";
   }
   return out;
 }
@@ -239,7 +240,7 @@ std::optional<ClusterSpec> FakeClusterService::last_spec() const {
   return last_spec_;
 }
 
-Operation FakeClusterService::StartOperation(const std::string& cluster, const std::string& kind,
+Operation FakeClusterService::StartOperation(const std::string& cluster, OperationKind kind,
                                              int slots_total) {
   char id[32];
   std::snprintf(id, sizeof(id), "op-%06d", next_op_++);
@@ -247,7 +248,7 @@ Operation FakeClusterService::StartOperation(const std::string& cluster, const s
   op.id = id;
   op.cluster = cluster;
   op.kind = kind;
-  op.state = "running";
+  op.state = OperationState::kRunning;
   op.slots_total = slots_total;
   op.started_at = "2026-01-01T00:00:30Z";
   operations_[op.id] = op;

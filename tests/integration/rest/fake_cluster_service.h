@@ -43,7 +43,7 @@ class FakeClusterService : public ClusterService {
   std::optional<ClusterSpec> last_spec() const;
 
  private:
-  Operation StartOperation(const std::string& cluster, const std::string& kind, int slots_total);
+  Operation StartOperation(const std::string& cluster, OperationKind kind, int slots_total);
   std::optional<Error> TakeFailure();
 
   mutable std::mutex mu_;

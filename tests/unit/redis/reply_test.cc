@@ -11,6 +11,7 @@ struct ErrorCase {
   const char* name;
   const char* reply;
   Code code;
+  Cause cause = Cause::kNone;
 };
 
 // ctest shows this (CMake 3.25 puts the printed parameter into the test name).
@@ -23,29 +24,60 @@ TEST_P(ReplyErrorTest, MapsPrefixAndNamesEndpoint) {
   Error e = ReplyError(Endpoint{"10.0.0.5", 7003}, c.reply);
   EXPECT_EQ(e.code(), c.code) << c.reply << " gave code " << static_cast<int>(e.code());
   EXPECT_EQ(e.message(), std::string("10.0.0.5:7003: ") + c.reply);
+  EXPECT_EQ(e.cause(), c.cause) << c.reply;
+  Reply reply{.type = Reply::Type::kError, .str = c.reply};
+  EXPECT_EQ(reply.cause(), c.cause);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Prefixes, ReplyErrorTest,
     ::testing::Values(
-        ErrorCase{"Moved", "MOVED 3999 127.0.0.1:6381", Code::kAborted},
-        ErrorCase{"Ask", "ASK 3999 127.0.0.1:6381", Code::kAborted},
-        ErrorCase{"Loading", "LOADING Redis is loading the dataset in memory", Code::kUnavailable},
-        ErrorCase{"ClusterdownSlot", "CLUSTERDOWN Hash slot not served", Code::kUnavailable},
-        ErrorCase{"ClusterdownState", "CLUSTERDOWN The cluster is down", Code::kUnavailable},
+        ErrorCase{"Moved", "MOVED 3999 127.0.0.1:6381", Code::kAborted, Cause::kRedirect},
+        ErrorCase{"Ask", "ASK 3999 127.0.0.1:6381", Code::kAborted, Cause::kRedirect},
+        ErrorCase{"Loading", "LOADING Redis is loading the dataset in memory", Code::kUnavailable,
+                  Cause::kClusterBusy},
+        ErrorCase{"ClusterdownSlot", "CLUSTERDOWN Hash slot not served", Code::kUnavailable,
+                  Cause::kClusterBusy},
+        ErrorCase{"ClusterdownState", "CLUSTERDOWN The cluster is down", Code::kUnavailable,
+                  Cause::kClusterBusy},
         ErrorCase{"Tryagain", "TRYAGAIN Multiple keys request during rehashing of slot",
-                  Code::kUnavailable},
+                  Code::kUnavailable, Cause::kClusterBusy},
         ErrorCase{"Masterdown",
                   "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
                   "'no'.",
-                  Code::kUnavailable},
-        ErrorCase{"Noauth", "NOAUTH Authentication required.", Code::kFailedPrecondition},
+                  Code::kUnavailable, Cause::kClusterBusy},
+        ErrorCase{"Noauth", "NOAUTH Authentication required.", Code::kFailedPrecondition,
+                  Cause::kAuth},
         ErrorCase{"Wrongpass", "WRONGPASS invalid username-password pair or user is disabled.",
-                  Code::kFailedPrecondition},
+                  Code::kFailedPrecondition, Cause::kAuth},
         ErrorCase{"Err", "ERR unknown command 'FOO'", Code::kFailedPrecondition},
         ErrorCase{"Wrongtype", "WRONGTYPE Operation against a key holding the wrong kind of value",
                   Code::kFailedPrecondition},
-        ErrorCase{"Busykey", "BUSYKEY Target key name already exists.", Code::kFailedPrecondition},
+        ErrorCase{"Busykey", "BUSYKEY Target key name already exists.", Code::kFailedPrecondition,
+                  Cause::kBusyKey},
+        ErrorCase{"MigrateBusykey",
+                  "ERR Target instance replied with error: BUSYKEY Target key name already "
+                  "exists.",
+                  Code::kFailedPrecondition, Cause::kBusyKey},
+        // The ERR texts of Redis 7.0 that slotkeeper acts on.
+        ErrorCase{"UnknownNode", "ERR Unknown node 0123456789abcdef0123456789abcdef01234567",
+                  Code::kAborted, Cause::kUnknownNode},
+        ErrorCase{"Immutable",
+                  "ERR CONFIG SET failed (possibly related to argument 'appendfilename') - can't "
+                  "set immutable config",
+                  Code::kFailedPrecondition, Cause::kImmutableConfig},
+        ErrorCase{"SlotBusy", "ERR Slot 42 is already busy", Code::kFailedPrecondition,
+                  Cause::kSlotBusy},
+        ErrorCase{"AlreadyOwner", "ERR I'm already the owner of hash slot 42",
+                  Code::kFailedPrecondition, Cause::kAlreadyOwner},
+        ErrorCase{"OnlyMasters", "ERR Please use SETSLOT only with masters.",
+                  Code::kFailedPrecondition, Cause::kNotMaster},
+        ErrorCase{"ConfigEpoch",
+                  "ERR The user can assign a config epoch only when the node does not know any "
+                  "other node.",
+                  Code::kFailedPrecondition, Cause::kKnowsOthers},
+        ErrorCase{"MigrateIo", "IOERR error or timeout reading to target instance",
+                  Code::kDeadlineExceeded, Cause::kMigrateIo},
         // Only the first word counts: these merely start with the same letters.
         ErrorCase{"MovedxIsNotMoved", "MOVEDX 1 2", Code::kFailedPrecondition},
         ErrorCase{"AskingIsNotAsk", "ASKING is not an error", Code::kFailedPrecondition},

@@ -62,11 +62,14 @@ TEST(ResultTest, MacrosPropagateErrorsAndValues) {
 }
 
 TEST(ResultTest, TransientCodes) {
-  EXPECT_TRUE(IsTransient(Code::kUnavailable));
-  EXPECT_TRUE(IsTransient(Code::kDeadlineExceeded));
-  EXPECT_TRUE(IsTransient(Code::kAborted));
-  EXPECT_FALSE(IsTransient(Code::kInvalidArgument));
-  EXPECT_FALSE(IsTransient(Code::kInternal));
+  EXPECT_EQ(DispositionOf(Code::kUnavailable), Disposition::kRetry);
+  EXPECT_EQ(DispositionOf(Code::kDeadlineExceeded), Disposition::kRetry);
+  EXPECT_EQ(DispositionOf(Code::kInternal), Disposition::kRetry);
+  EXPECT_EQ(DispositionOf(Code::kAborted), Disposition::kReobserve);
+  EXPECT_EQ(DispositionOf(Code::kInvalidArgument), Disposition::kStop);
+  EXPECT_EQ(DispositionOf(Code::kFailedPrecondition), Disposition::kStop);
+  EXPECT_EQ(DispositionOf(Code::kNotFound), Disposition::kStop);
+  EXPECT_EQ(DispositionOf(Code::kAlreadyExists), Disposition::kStop);
 }
 
 }  // namespace
