@@ -34,6 +34,7 @@ Run: apiserver_standin.py --listen 127.0.0.1:0 --token admin-token=admin --port-
 user only): POST /standin/compact (drops the watch history), GET /standin/requests.
 """
 import argparse
+import base64
 import bisect
 import copy
 import json
@@ -205,6 +206,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(e.code, status_body(e.code, e.reason, e.message, e.details))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as e:  # a stand-in bug: answer 500 and say where
+            import traceback
+            traceback.print_exc()
+            self.close_connection = True
+            if not self.code:
+                self.send_json(500, status_body(500, "InternalError", f"stand-in error: {e!r}"))
         finally:
             st.log({"time": now_rfc3339(), "user": user, "method": method, "path": url.path,
                     "query": url.query, "code": self.code,

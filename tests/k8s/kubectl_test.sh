@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real kubectl (on PATH) against the API-server stand-in, over HTTPS with bearer tokens
+# The real kubectl ($SK_KUBECTL, default the one on PATH) against the API-server stand-in, over HTTPS with bearer tokens
 # (kubectl 1.32 sends no token over plain http). Each check holds the stand-in to what kubectl
 # expects of a real API server. Needs: kubectl, python3, openssl; SK_K8S_NODE and SK_HELM for
 # the chart's RBAC rules (scripts/k8s-tools.sh).
@@ -59,7 +59,7 @@ contexts:
 current-context: admin
 EOF
 export KUBECONFIG="$work/kubeconfig"
-k() { kubectl --request-timeout=20s "$@"; }
+k() { "${SK_KUBECTL:-kubectl}" --request-timeout=20s "$@"; }
 
 # Authentication.
 if k --context stranger get pods >out 2>&1; then fail "a wrong token was accepted"; fi
