@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Kubernetes checks that need no cluster (helm/slotkeeper/README.md, "What the tests prove"):
-#   1. the CRD in helm/slotkeeper/crds/ is byte-identical to manifests/crd/ (the source)
+#   1. the CRD in helm/slotkeeper/crds/ is byte-identical to manifests/crd/ (the source); one
+#      version in CMakeLists.txt, the chart's appVersion and docker/Dockerfile
 #   2. helm lint --strict, with the defaults and with every ci/*-values.yaml
 #   3. helm template of every ci/*-values.yaml equals its golden file ci/golden/<name>.yaml
 #   4. every rendered object, and every manifest under manifests/kubernetes/, is valid against
@@ -32,6 +33,15 @@ step "1. CRD copy"
 if $update; then cp "$crd" "$chart/crds/"; fi
 if ! cmp -s "$crd" "$chart/crds/$(basename "$crd")"; then
   echo "FAIL: $chart/crds/$(basename "$crd") differs from $crd (run scripts/k8s-check.sh --update-golden)" >&2
+  exit 1
+fi
+
+# One version everywhere: CMake's project(), the chart's appVersion, the image's default.
+cmake_version="$(sed -n 's/^project(slotkeeper VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
+app_version="$(sed -n 's/^appVersion: "\(.*\)"$/\1/p' "$chart/Chart.yaml")"
+image_version="$(sed -n 's/^ARG VERSION=//p' docker/Dockerfile)"
+if [ -z "$cmake_version" ] || [ "$cmake_version" != "$app_version" ] || [ "$app_version" != "$image_version" ]; then
+  echo "FAIL: versions differ: CMakeLists.txt '$cmake_version', Chart.yaml appVersion '$app_version', docker/Dockerfile '$image_version'" >&2
   exit 1
 fi
 
