@@ -40,10 +40,15 @@ struct ResizeGoal {
 // History the planner cannot see in one observation, kept by the reconciler (with its clock)
 // and given to every pass. Every field is a fact about the past, never a guess.
 struct PassMemory {
-  // CLUSTER MEETs sent from a node to a target (names) while the two still have no link.
+  // Repair MEETs sent from a node to a target (names) while the two still have no link.
   std::map<std::pair<std::string, std::string>, int> meets;
   // MEET pairs sent within the last second: not sent again yet (a handshake takes a moment).
   std::set<std::pair<std::string, std::string>> recent_meets;
+  // (viewer, peer) pairs whose bus link has been missing for longer than Redis's reconnects
+  // (every 100 ms) explain: only these get a repair MEET.
+  std::set<std::pair<std::string, std::string>> long_unlinked;
+  // (sender, receiver) pairs that got their one teaching MEET already.
+  std::set<std::pair<std::string, std::string>> taught;
   // Replicas a CLUSTER FAILOVER was sent to within the last few seconds (not sent twice).
   std::set<std::string> failovers_in_flight;
   // Slots whose owner the masters' views have disagreed on for long enough that gossip will
@@ -181,11 +186,21 @@ struct AddSlots {
   std::string node;
   std::vector<SlotRange> ranges;
 };
-// CLUSTER MEET sent to `node`, making it contact `target`.
+// CLUSTER MEET sent to `node`, making it contact `target`. A MEET to a node that already knows
+// the sender is not harmless: Redis 7.0 replaces the receiver's inbound link from the sender
+// (setClusterNodeToInboundClusterLink frees the old one), which drops the bus link between
+// the two until cron reconnects. So besides joining, a MEET is sent only for a purpose, once.
+enum class MeetKind {
+  kJoin,       // the two do not know each other
+  kReaddress,  // `node` knows `target` at an old address
+  kTeach,      // a cluster being created: `target` learns `node`'s slots or role at once
+  kRepair,     // the link has been missing for long: Redis's own reconnects do not work
+};
 struct Meet {
   std::string node;
   Endpoint target;
   std::string reason;
+  MeetKind kind = MeetKind::kJoin;
 };
 // CLUSTER REPLICATE on `node`.
 struct Replicate {

@@ -391,43 +391,55 @@ void PlanMembership(const DesiredCluster& d, const std::vector<const ObservedNod
       // a's handshake find b's known ID and update the address.
       if (!a_b->noaddr && !a_b->ep.host.empty() && a_b->ep != b.ep) {
         if (!a_shaking) {
-          r.actions.push_back(
-              model::Meet{a.name, b.ep, b.name + " moved from " + a_b->ep.ToString()});
+          r.actions.push_back(model::Meet{a.name, b.ep,
+                                          b.name + " moved from " + a_b->ep.ToString(),
+                                          model::MeetKind::kReaddress});
         }
         continue;
       }
       // a knows b where it is: is the link up? A node without a live link to a peer gets no
-      // gossip from it (its slots, its config epoch): re-met a few times, then reported.
+      // gossip from it (its slots, its config epoch). Redis reconnects every 100 ms by itself;
+      // only a link missing for long gets a MEET (a few, spaced), then it is reported.
       if (!internal::Linked(*a_b)) {
         const auto key = std::make_pair(a.name, b.name);
         auto sent_it = d.memory.meets.find(key);
         const int sent = sent_it == d.memory.meets.end() ? 0 : sent_it->second;
-        if (a_shaking || d.memory.recent_meets.count(key)) {
-          r.waiting.push_back(a.name + " has no link to " + b.name + " yet");
-        } else if (sent >= model::kMaxMeetAttempts) {
+        if (sent >= model::kMaxMeetAttempts) {
           r.waiting.push_back(
               a.name + " has no bus link to " + b.name + " after " + std::to_string(sent) +
               " CLUSTER MEETs, which are not sent again: " + "check that " + b.name +
               "'s bus port " + std::to_string(b.ep.BusPort()) + " is reachable from " + a.name);
+        } else if (d.memory.long_unlinked.count(key) && !d.memory.recent_meets.count(key) &&
+                   !a_shaking) {
+          r.actions.push_back(model::Meet{a.name, b.ep,
+                                          a.name + " has had no link to " + b.name + " for seconds",
+                                          model::MeetKind::kRepair});
+          r.waiting.push_back(a.name + " has no link to " + b.name + " yet");
         } else {
-          r.actions.push_back(model::Meet{a.name, b.ep, a.name + " has no link to " + b.name});
           r.waiting.push_back(a.name + " has no link to " + b.name + " yet");
         }
         continue;
       }
+      // Teaching MEETs (b tells a its role or slots at once instead of at its next PING) are
+      // for a cluster being created only, and once per pair: every MEET to a node that knows
+      // the sender drops the link between them for a moment (model.h MeetKind).
+      const bool may_teach = !d.formed_before && !d.memory.taught.count({b.name, a.name});
       // a knows b: does a see b's role? A replica's new master is learnt, like slots, only
       // from its next PING; until then its master ignores a manual failover from it.
       if (!b.IsMaster()) {
         if (a_b->replica && a_b->master_id == b.MasterId()) continue;
-        if (!b_shaking) {
-          r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its role yet"});
+        if (!b_shaking && may_teach) {
+          r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its role yet",
+                                          model::MeetKind::kTeach});
+        } else {
+          r.waiting.push_back(a.name + " does not see " + b.name + "'s role yet");
         }
         continue;
       }
       std::vector<SlotRange> claim = b.OwnSlots();
       if (NormalizeRanges(a_b->slots) == NormalizeRanges(claim)) continue;
       // Only slots that a sees unassigned can be taught by a MEET; a different owner in a's
-      // view is settled by epochs (UPDATE messages), not by us.
+      // view is settled by epochs (UPDATE messages), or by PlanOwnership when that lasts.
       const std::vector<const PeerView*>& a_owner = owner_map(i);
       bool teachable = true;
       for (const SlotRange& sr : claim) {
@@ -435,8 +447,9 @@ void PlanMembership(const DesiredCluster& d, const std::vector<const ObservedNod
           teachable = a_owner[s] == nullptr || a_owner[s]->id == b.id;
         }
       }
-      if (teachable && !b_shaking) {
-        r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its slots yet"});
+      if (teachable && !b_shaking && may_teach) {
+        r.actions.push_back(model::Meet{b.name, a.ep, a.name + " has not seen its slots yet",
+                                        model::MeetKind::kTeach});
       } else {
         r.waiting.push_back(a.name + " does not see " + b.name + "'s slots yet");
       }

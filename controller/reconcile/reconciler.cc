@@ -20,7 +20,10 @@ namespace {
 
 constexpr size_t kMaxEvents = 200;
 // A MEET is sent again at most this often per pair (a handshake takes a moment).
-constexpr milliseconds kMeetSpacing{1000};
+constexpr milliseconds kMeetSpacing{2000};
+// A bus link missing this long is not a reconnect in progress (Redis retries every 100 ms):
+// it gets a repair MEET.
+constexpr milliseconds kRepairAfter{5000};
 // A disagreement on a slot's owner that outlives this is not a gossip delay: it is settled.
 constexpr milliseconds kDisagreementBound{2000};
 // Long enough for a takeover (it takes milliseconds); short enough that a master whose
@@ -124,6 +127,10 @@ Pass Reconciler::Look(bool simulate) {
   }
   d.memory.lasting_disagreements = RangesFromSlots(std::move(lasting));
   d.memory.meets = meets_;
+  d.memory.taught = taught_;
+  for (const auto& [pair, since] : unlinked_since_) {
+    if (now - since >= kRepairAfter) d.memory.long_unlinked.insert(pair);
+  }
   Pass p;
   auto t0 = clock_.Now();
   p.observed = observe::Observe(pool_, Targets(), ConfigKeys());
@@ -288,12 +295,14 @@ void Reconciler::AfterStep(const std::vector<act::ActionResult>& results, PassFa
     }
     facts.succeeded.push_back(kind);
     if (const auto* meet = std::get_if<model::Meet>(&r.action)) {
-      // Counted per (node, target name) while the pair has no link (UpdateMemory clears it).
       for (const model::DesiredNode& n : desired_.nodes) {
-        if (n.ep == meet->target) {
-          meet_sent_[{meet->node, n.name}] = now;
-          meets_[{meet->node, n.name}]++;
-        }
+        if (n.ep != meet->target) continue;
+        const auto pair = std::make_pair(meet->node, n.name);
+        meet_sent_[pair] = now;
+        // Repairs are counted while the pair has no link (UpdateMemory clears them); a
+        // teaching MEET is sent once per pair.
+        if (meet->kind == model::MeetKind::kRepair) meets_[pair]++;
+        if (meet->kind == model::MeetKind::kTeach) taught_.insert(pair);
       }
     } else if (const auto* f = std::get_if<model::Failover>(&r.action)) {
       failover_sent_[f->node] = now;
@@ -313,12 +322,22 @@ void Reconciler::AfterStep(const std::vector<act::ActionResult>& results, PassFa
 // more MEETs; a slot whose owner the views agree on is no longer disputed.
 void Reconciler::UpdateMemory(const Pass& pass) {
   const model::ObservedCluster& o = pass.observed;
-  for (auto it = meets_.begin(); it != meets_.end();) {
-    const model::ObservedNode* a = o.ByName(it->first.first);
-    const model::ObservedNode* b = o.ByName(it->first.second);
-    const model::PeerView* p = a && b ? a->PeerById(b->id) : nullptr;
-    bool linked = p && p->connected && !p->pfail && !p->fail && !p->handshake;
-    it = linked || !b ? meets_.erase(it) : std::next(it);
+  auto linked = [&](const std::pair<std::string, std::string>& pair) {
+    const model::ObservedNode* a = o.ByName(pair.first);
+    const model::ObservedNode* b = o.ByName(pair.second);
+    const model::PeerView* p = a && b && a->reachable ? a->PeerById(b->id) : nullptr;
+    return !b || !b->reachable || (p && p->connected && !p->pfail && !p->fail && !p->handshake);
+  };
+  std::erase_if(meets_, [&](const auto& kv) { return linked(kv.first); });
+  // Links missing now between answering nodes that know each other, and since when.
+  std::set<std::pair<std::string, std::string>> missing;
+  for (const model::ObservedNode& a : o.nodes) {
+    if (!a.reachable || a.starting) continue;
+    for (const model::ObservedNode& b : o.nodes) {
+      if (&a == &b || !b.reachable || b.starting) continue;
+      const model::PeerView* p = a.PeerById(b.id);
+      if (p && !p->handshake && !linked({a.name, b.name})) missing.insert({a.name, b.name});
+    }
   }
   std::vector<bool> disputed(kSlots, false);
   for (const SlotRange& r : pass.plan.disagreements) {
@@ -331,6 +350,8 @@ void Reconciler::UpdateMemory(const Pass& pass) {
   for (int s = 0; s < kSlots; ++s) {
     if (disputed[s]) disagree_since_.emplace(s, now);
   }
+  std::erase_if(unlinked_since_, [&](const auto& kv) { return !missing.count(kv.first); });
+  for (const auto& pair : missing) unlinked_since_.emplace(pair, now);
   std::erase_if(failover_sent_, [&](const auto& kv) { return now - kv.second > kFailoverBound; });
   std::erase_if(meet_sent_, [&](const auto& kv) { return now - kv.second > kMeetSpacing; });
 }

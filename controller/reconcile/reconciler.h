@@ -174,7 +174,9 @@ class Reconciler {
   std::map<std::string, SteadyTime> failover_sent_;  // replica -> when CLUSTER FAILOVER went
   std::map<int, SteadyTime> disagree_since_;         // slot -> first pass it was disputed
   std::map<std::string, SteadyTime> held_since_;
-  std::map<std::pair<std::string, std::string>, int> meets_;  // MEETs sent while unlinked
+  std::map<std::pair<std::string, std::string>, int> meets_;  // repair MEETs while unlinked
+  std::set<std::pair<std::string, std::string>> taught_;      // teaching MEETs sent
+  std::map<std::pair<std::string, std::string>, SteadyTime> unlinked_since_;
   std::string unmet_;  // why the cluster does not match its spec after a failed operation
   const std::atomic<bool>* stop_ = nullptr;  // Converge's, for the executor
 

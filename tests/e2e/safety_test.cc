@@ -57,9 +57,9 @@ class SafetyTest : public ::testing::Test {
            "\n    dataDir: " + data() + "\n";
   }
   void StartController(const std::string& state = "ctl-state") {
-    std::vector<std::string> argv = {testing::BinaryPath("slotkeeper"), "controller",
-                                     "--api", "127.0.0.1:" + std::to_string(api_.base()),
-                                     "--config", WriteConfig(state)};
+    std::vector<std::string> argv = {
+        testing::BinaryPath("slotkeeper"),          "controller", "--api",
+        "127.0.0.1:" + std::to_string(api_.base()), "--config",   WriteConfig(state)};
     ctl_ = std::make_unique<testing::Background>(
         argv, dir_.Sub("controller-" + std::to_string(++runs_) + ".log"), dir_.path());
     ASSERT_TRUE(testing::WaitFor([&] { return Call("GET", "/api/v1/clusters").code == 200; },
@@ -201,9 +201,12 @@ TEST_F(SafetyTest, TwoDaemonsNeverManageOneCluster) {
   EXPECT_EQ(RedisCmd(base(), {"PING"}), "PONG");
   EXPECT_TRUE(ctl_->Alive());
   // A second controller on the same state dir stops at once.
-  std::vector<std::string> argv = {testing::BinaryPath("slotkeeper"), "controller", "--api",
+  std::vector<std::string> argv = {testing::BinaryPath("slotkeeper"),
+                                   "controller",
+                                   "--api",
                                    "127.0.0.1:" + std::to_string(api_.base() + 0),
-                                   "--config", WriteConfig("ctl-state")};
+                                   "--config",
+                                   WriteConfig("ctl-state")};
   auto second = testing::RunCommand(argv, std::chrono::seconds(20), dir_.path());
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("in use by another slotkeeper"));
@@ -217,10 +220,9 @@ TEST_F(SafetyTest, TwoUpsRacingOnOneClusterLeaveTheWinnerAlone) {
   std::string spec = WriteSpec(dir_.path(), Spec(3, 0));
   PortLease api2(1);
   Up a(spec, dir_.path(), api_.base());
-  auto b = Slotkeeper(
-      {"up", "-f", spec, "--api", "127.0.0.1:" + std::to_string(api2.base()), "--state-dir",
-       dir_.path() + "/state"},
-      dir_.path(), std::chrono::seconds(30));
+  auto b = Slotkeeper({"up", "-f", spec, "--api", "127.0.0.1:" + std::to_string(api2.base()),
+                       "--state-dir", dir_.path() + "/state"},
+                      dir_.path(), std::chrono::seconds(30));
   EXPECT_EQ(b.exit_code, 1) << b.out << b.err;
   EXPECT_THAT(b.err, ::testing::AnyOf(HasSubstr("in use by another slotkeeper"),
                                       HasSubstr("already managed by a running slotkeeper")));
@@ -276,8 +278,8 @@ TEST_F(SafetyTest, ADuplicateCreateChangesNothingAndADeletedClusterLeavesNoState
   const std::string conf = NodeDir(0) + "/redis.conf";
   const std::string spec_json = dir_.Sub("ctl-state") + "/clusters/t/spec.json";
   const std::string conf_before = ReadAll(conf), spec_before = ReadAll(spec_json);
-  Reply dup = Call("POST", "/api/v1/clusters",
-                   SpecYaml(3, 0, "  redis:\n    maxmemory: 32mb\n"), "application/yaml");
+  Reply dup = Call("POST", "/api/v1/clusters", SpecYaml(3, 0, "  redis:\n    maxmemory: 32mb\n"),
+                   "application/yaml");
   EXPECT_EQ(dup.code, 409) << dup.body;
   EXPECT_EQ(ReadAll(conf), conf_before);
   EXPECT_EQ(ReadAll(spec_json), spec_before);
